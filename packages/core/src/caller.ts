@@ -1,0 +1,43 @@
+import type { AuthInfo } from '@modelcontextprotocol/server'
+
+/** How a transport reached the server, and what it knows about the other end. */
+export interface TransportInfo {
+  /** `http`, `stdio`, `memory`, `libp2p`, `nostr`, … */
+  readonly kind: string
+  /** HTTP request headers, when the transport is HTTP. */
+  readonly headers?: Headers | undefined
+  /** Remote address (IP for HTTP, PeerId for libp2p, pubkey for Nostr). */
+  readonly remote?: string | undefined
+  /** Authentication already established by the transport or an HTTP middleware. */
+  readonly authInfo?: AuthInfo | undefined
+}
+
+/**
+ * The caller of a request, as established by the authenticate gate. Access rules, rate limits and
+ * payments key on `id`.
+ */
+export interface Caller {
+  /** Stable identifier: `key:<name>`, `peer:<PeerId>`, `nostr:<pubkey>`, `ip:<address>`, `local`. */
+  readonly id: string
+  /** How the identity was established: `api-key`, `oauth`, `peer`, `nostr`, `did`, `local`, `anonymous`. */
+  readonly kind: string
+  /** True when a credential was verified (not merely observed). */
+  readonly authenticated: boolean
+  /** Scopes or roles granted to this caller. */
+  readonly scopes: readonly string[]
+  /** Anything else an authenticator wants to attach (display name, tenant, …). */
+  readonly attributes?: Readonly<Record<string, unknown>> | undefined
+}
+
+/** Key under `AuthInfo.extra` where non-HTTP transports put what they know about the peer. */
+export const TRANSPORT_EXTRA_KEY = 'agora/transport'
+
+/** The identity a caller has when no authenticator recognised a credential. */
+export function anonymousCaller(transport: TransportInfo): Caller {
+  if (transport.kind === 'stdio' || transport.kind === 'memory') {
+    return { id: 'local', kind: 'local', authenticated: false, scopes: [] }
+  }
+  const remote = transport.remote ?? 'unknown'
+  const prefix = transport.kind === 'http' ? 'ip' : transport.kind
+  return { id: `${prefix}:${remote}`, kind: 'anonymous', authenticated: false, scopes: [] }
+}

@@ -1,0 +1,87 @@
+import type { Result } from '@modelcontextprotocol/server'
+import { isFree, resolvePrice } from '../definition/price.ts'
+import { AgoraError } from '../errors.ts'
+import type { Gate, Invocation } from './invocation.ts'
+
+/** The outcome of checking a caller's payment for a call. */
+export type PaymentDecision =
+  /** A proof was verified (and the charge persisted); run the handler, then settle. */
+  | { readonly kind: 'authorized'; readonly authorization: unknown }
+  /** This exact payment already settled before: return the stored result, charge nothing. */
+  | { readonly kind: 'replay'; readonly result: Result }
+
+/**
+ * The seam between the pipeline and the payment engine (the `payments` package implements it).
+ * `authorize` throws `PAYMENT_REQUIRED` carrying the challenge when no valid proof came with the
+ * call; `settle` moves the money after the handler succeeded and returns the receipt; `release`
+ * voids an authorization whose handler failed, so nothing is charged.
+ */
+export interface PaymentGateway {
+  authorize(inv: Invocation, options: { signal: AbortSignal }): Promise<PaymentDecision>
+  settle(
+    authorization: unknown,
+    result: Result,
+    inv: Invocation,
+    options: { signal: AbortSignal },
+  ): Promise<Record<string, unknown>>
+  release(authorization: unknown, reason: string, inv: Invocation, options: { signal: AbortSignal }): Promise<void>
+}
+
+/** The price stage: resolves the target's price for the validated arguments. */
+export const priceGate: Gate = {
+  name: 'price',
+  handle(inv, next) {
+    const spec = inv.target?.price
+    if (spec !== undefined) inv.price = resolvePrice(spec as never, inv.args as never)
+    return next()
+  },
+}
+
+/**
+ * The pay gate: verify before running, settle only after success, release on failure. Output
+ * whose settlement failed is never returned: the settle error propagates instead.
+ */
+export function payGate(gateway: PaymentGateway | undefined): Gate {
+  return {
+    name: 'pay',
+    async handle(inv, next) {
+      if (!inv.price || isFree(inv.price)) return next()
+      if (!gateway) {
+        throw new AgoraError(
+          'PAYMENT_UNAVAILABLE',
+          `${inv.target?.resource ?? inv.name} costs ${inv.price.amount} ${inv.price.asset}, but this server has no payment rail configured`,
+          { data: { price: inv.price } },
+        )
+      }
+      const decision = await gateway.authorize(inv, { signal: inv.signal })
+      if (decision.kind === 'replay') return decision.result
+      let result: Result
+      try {
+        result = await next()
+      } catch (err) {
+        await gateway.release(decision.authorization, 'handler threw', inv, { signal: inv.signal })
+        throw err
+      }
+      if ((result as { isError?: boolean }).isError) {
+        await gateway.release(decision.authorization, 'handler returned an error', inv, { signal: inv.signal })
+        return result
+      }
+      inv.receipt = await gateway.settle(decision.authorization, result, inv, { signal: inv.signal })
+      return result
+    },
+  }
+}
+
+/** `_meta` key of the receipt attached to a paid result. */
+export const RECEIPT_META_KEY = 'agora/receipt'
+
+/** The receipt stage: attaches the settlement receipt to the result's `_meta`. */
+export const receiptGate: Gate = {
+  name: 'receipt',
+  async handle(inv, next) {
+    const result = await next()
+    if (!inv.receipt) return result
+    const meta = { ...(result._meta as Record<string, unknown> | undefined), [RECEIPT_META_KEY]: inv.receipt }
+    return { ...result, _meta: meta }
+  },
+}
