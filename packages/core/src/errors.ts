@@ -84,7 +84,10 @@ export class AgoraError extends Error {
 
 /** True for an {@link AgoraError}, also across duplicated package copies (matches on `name`). */
 export function isAgoraError(err: unknown): err is AgoraError {
-  return err instanceof AgoraError || (err instanceof Error && err.name === 'AgoraError' && 'code' in err)
+  return (
+    err instanceof AgoraError ||
+    (err instanceof Error && err.name === 'AgoraError' && typeof (err as AgoraError).toWireData === 'function')
+  )
 }
 
 /**

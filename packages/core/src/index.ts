@@ -16,6 +16,9 @@
  *
  * @packageDocumentation
  */
+
+/** Multi round-trip helpers (2026-07-28 `input_required`; Agora serves them to 2025 sessions too). */
+export { acceptedContent, inputRequired, inputResponse } from '@modelcontextprotocol/server'
 export type { Caller, TransportInfo } from './caller.ts'
 export { anonymousCaller, TRANSPORT_EXTRA_KEY } from './caller.ts'
 export type { HandlerContext } from './context.ts'
@@ -40,7 +43,7 @@ export type {
   ResourceTemplateConfig,
   TemplateReader,
 } from './definition/resource.ts'
-export type { AgoraServer, GateConfig, ServerInfo } from './definition/server.ts'
+export type { AgoraServer, ChangeListener, GateConfig, ServerChange, ServerInfo } from './definition/server.ts'
 export { createServer, isAgoraServer } from './definition/server.ts'
 export type { ToolConfig, ToolHandler, ToolReturn } from './definition/tool.ts'
 export type { DescriptorOptions } from './descriptor/create.ts'

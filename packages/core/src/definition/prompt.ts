@@ -1,11 +1,14 @@
-import type { GetPromptResult, Prompt, PromptArgument, PromptMessage } from '@modelcontextprotocol/server'
+import type { GetPromptResult, InputRequiredResult, Prompt, PromptArgument, PromptMessage } from '@modelcontextprotocol/server'
 import type { HandlerContext } from '../context.ts'
 import type { AgoraSchema } from '../schema.ts'
 import { toJsonSchema } from '../schema.ts'
 import type { AccessRule } from './access.ts'
 
-/** What a prompt handler may return: one user message as text, messages, or a full result. */
-export type PromptReturn = string | PromptMessage[] | GetPromptResult
+/**
+ * What a prompt handler may return: one user message as text, messages, a full result, or an
+ * `inputRequired(...)` result asking the client for input first (multi round-trip).
+ */
+export type PromptReturn = string | PromptMessage[] | GetPromptResult | InputRequiredResult
 
 export type PromptHandler<Args> = (args: Args, ctx: HandlerContext) => PromptReturn | Promise<PromptReturn>
 
@@ -50,7 +53,10 @@ export function createPromptEntry(name: string, config: PromptConfig, handler: P
 }
 
 /** Normalises what a prompt handler returned into a `GetPromptResult`. */
-export function toGetPromptResult(value: PromptReturn, description: string | undefined): GetPromptResult {
+export function toGetPromptResult(
+  value: Exclude<PromptReturn, InputRequiredResult>,
+  description: string | undefined,
+): GetPromptResult {
   if (typeof value === 'string') {
     return {
       ...(description ? { description } : {}),

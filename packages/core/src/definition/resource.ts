@@ -1,10 +1,13 @@
-import type { ReadResourceResult, Resource, ResourceTemplateType } from '@modelcontextprotocol/server'
+import type { InputRequiredResult, ReadResourceResult, Resource, ResourceTemplateType } from '@modelcontextprotocol/server'
 import { UriTemplate } from '@modelcontextprotocol/server'
 import type { HandlerContext } from '../context.ts'
 import type { AccessRule } from './access.ts'
 
-/** What a resource reader may return: text, bytes, or a full `resources/read` result. */
-export type ResourceReturn = string | Uint8Array | ReadResourceResult
+/**
+ * What a resource reader may return: text, bytes, a full `resources/read` result, or an
+ * `inputRequired(...)` result asking the client for input first (multi round-trip).
+ */
+export type ResourceReturn = string | Uint8Array | ReadResourceResult | InputRequiredResult
 
 export interface ResourceConfig {
   name?: string | undefined
@@ -70,7 +73,11 @@ export function createResourceTemplateEntry(
 }
 
 /** Normalises what a reader returned into a `ReadResourceResult`. */
-export function toReadResourceResult(uri: string, value: ResourceReturn, mimeType: string | undefined): ReadResourceResult {
+export function toReadResourceResult(
+  uri: string,
+  value: Exclude<ResourceReturn, InputRequiredResult>,
+  mimeType: string | undefined,
+): ReadResourceResult {
   if (typeof value === 'string') {
     return { contents: [{ uri, text: value, ...(mimeType ? { mimeType } : { mimeType: 'text/plain' }) }] }
   }

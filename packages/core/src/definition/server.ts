@@ -40,6 +40,10 @@ export interface GateConfig {
 
 const BRAND = Symbol.for('agora.server')
 
+/** A change a definition announces to whoever serves it (see {@link AgoraServer.onChange}). */
+export type ServerChange = { readonly kind: 'resource-updated'; readonly uri: string }
+export type ChangeListener = (change: ServerChange) => void
+
 type ArgsOf<In> = In extends AgoraSchema ? InferOutput<In> : Record<string, never>
 
 /**
@@ -78,6 +82,14 @@ export interface AgoraServer {
   payments(gateway: PaymentGateway): this
   /** Adds a custom gate, run after payment verification and before the handler. */
   use(gate: Gate): this
+  /**
+   * Announces that the content of a resource changed. Clients that subscribed to `uri` hear about
+   * it: 2025-era clients through `resources/subscribe` + `notifications/resources/updated`,
+   * 2026-07-28 clients through `subscriptions/listen` streams over HTTP.
+   */
+  resourceUpdated(uri: string): void
+  /** Listens for announced changes; serving layers use this. Returns the function that stops listening. */
+  onChange(listener: ChangeListener): () => void
   /** Bumped on every change, so compiled forms know to rebuild. */
   readonly revision: number
 }
@@ -107,6 +119,7 @@ export function createServer(info: ServerInfo): AgoraServer {
   const resourceTemplates: ResourceTemplateEntry[] = []
   const prompts = new Map<string, PromptEntry>()
   const gates: GateConfig = { auth: undefined, rateLimit: undefined, payments: undefined, custom: [] }
+  const listeners = new Set<ChangeListener>()
   let revision = 0
   const server: AgoraServer = {
     [BRAND]: true,
@@ -162,6 +175,14 @@ export function createServer(info: ServerInfo): AgoraServer {
       gates.custom.push(gate)
       revision++
       return this
+    },
+    resourceUpdated(uri) {
+      const change: ServerChange = { kind: 'resource-updated', uri: new URL(uri).toString() }
+      for (const listener of [...listeners]) listener(change)
+    },
+    onChange(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
     },
   }
   return server

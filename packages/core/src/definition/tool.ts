@@ -1,4 +1,4 @@
-import type { CallToolResult, ContentBlock, ToolAnnotations } from '@modelcontextprotocol/server'
+import type { CallToolResult, ClientCapabilities, ContentBlock, ToolAnnotations } from '@modelcontextprotocol/server'
 import type { HandlerContext } from '../context.ts'
 import type { AgoraSchema, InferOutput } from '../schema.ts'
 import { toJsonSchema } from '../schema.ts'
@@ -24,6 +24,11 @@ export interface ToolConfig<In extends AgoraSchema | undefined = AgoraSchema | u
   price?: PriceSpec<In extends AgoraSchema ? InferOutput<In> : Record<string, unknown>> | undefined
   /** Who may call it; anyone when omitted. */
   access?: AccessRule | undefined
+  /**
+   * Client capabilities the tool cannot work without, e.g. `{ sampling: {} }`. A caller that did not
+   * declare them gets `MissingRequiredClientCapability` (-32021, HTTP 400) before any gate runs.
+   */
+  requires?: ClientCapabilities | undefined
   /** Abort the handler after this long (ms). Default 60 000; 0 disables. */
   timeoutMs?: number | undefined
   /** Extra `_meta` listed with the tool. */

@@ -41,7 +41,7 @@ export function compile(server: AgoraServer): CompiledServer {
     logging: {},
     ...(server.tools.size > 0 ? { tools: { listChanged: false } } : {}),
     ...(server.resources.size > 0 || server.resourceTemplates.length > 0
-      ? { resources: { listChanged: false, subscribe: false } }
+      ? { resources: { listChanged: false, subscribe: true } }
       : {}),
     ...(server.prompts.size > 0 ? { prompts: { listChanged: false } } : {}),
     ...(hasCompletions ? { completions: {} } : {}),

@@ -1,4 +1,5 @@
-import type { LoggingLevel, ServerContext } from '@modelcontextprotocol/server'
+import type { ClientCapabilities, LoggingLevel, Server, ServerContext } from '@modelcontextprotocol/server'
+import { CLIENT_CAPABILITIES_META_KEY } from '@modelcontextprotocol/server'
 import type { TransportInfo } from '../caller.ts'
 import { TRANSPORT_EXTRA_KEY } from '../caller.ts'
 import type { HandlerContext } from '../context.ts'
@@ -41,8 +42,51 @@ function requestLogger(base: Logger, ctx: ServerContext): Logger {
   }
 }
 
+/**
+ * What the client declared it can do: the request's own `_meta` envelope on 2026-07-28, the
+ * `initialize` capabilities on a 2025 connection; empty when neither is known (stateless 2025).
+ */
+export function clientCapabilitiesOf(sdk: Server, ctx: ServerContext): ClientCapabilities {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined
+  const declared = envelope?.[CLIENT_CAPABILITIES_META_KEY] as ClientCapabilities | undefined
+  return declared ?? sdk.getClientCapabilities() ?? {}
+}
+
+/** The capabilities in `required` that `declared` lacks (two levels deep), or undefined when none are missing. */
+export function missingCapabilities(
+  required: ClientCapabilities | undefined,
+  declared: ClientCapabilities,
+): ClientCapabilities | undefined {
+  if (!required) return undefined
+  const missing: Record<string, unknown> = {}
+  for (const [name, want] of Object.entries(required)) {
+    const have = (declared as Record<string, unknown>)[name]
+    if (have === undefined || have === null) {
+      missing[name] = want
+      continue
+    }
+    if (typeof want !== 'object' || want === null || typeof have !== 'object') continue
+    const sub = Object.keys(want).filter((k) => (have as Record<string, unknown>)[k] === undefined)
+    if (sub.length > 0) missing[name] = Object.fromEntries(sub.map((k) => [k, (want as Record<string, unknown>)[k]]))
+  }
+  return Object.keys(missing).length > 0 ? (missing as ClientCapabilities) : undefined
+}
+
+/** Per-round facts a handler context carries besides the invocation. */
+export interface RoundInfo {
+  readonly clientCapabilities: ClientCapabilities
+  /** The verified `requestState` of this round (see `RequestStateSeal.open`). */
+  readonly requestState: string | undefined
+}
+
 /** Builds the context a handler sees. */
-export function handlerContext(inv: Invocation, ctx: ServerContext, signal: AbortSignal, logger: Logger): HandlerContext {
+export function handlerContext(
+  inv: Invocation,
+  ctx: ServerContext,
+  signal: AbortSignal,
+  logger: Logger,
+  round: RoundInfo = { clientCapabilities: {}, requestState: undefined },
+): HandlerContext {
   const token = (ctx.mcpReq._meta as { progressToken?: string | number } | undefined)?.progressToken
   let log: Logger | undefined
   return {
@@ -52,6 +96,9 @@ export function handlerContext(inv: Invocation, ctx: ServerContext, signal: Abor
     requestId: inv.requestId,
     meta: inv.meta,
     mcp: ctx,
+    clientCapabilities: round.clientCapabilities,
+    inputResponses: ctx.mcpReq.inputResponses,
+    requestState: () => round.requestState,
     get log() {
       log ??= requestLogger(logger, ctx)
       return log

@@ -1,18 +1,29 @@
-import type { CompleteResult, Resource, Result, Server, ServerContext } from '@modelcontextprotocol/server'
-import { ProtocolError, ProtocolErrorCode, ResourceNotFoundError } from '@modelcontextprotocol/server'
+import type { CompleteResult, InputRequiredResult, Resource, Result, Server, ServerContext } from '@modelcontextprotocol/server'
+import {
+  isInputRequiredResult,
+  MissingRequiredClientCapabilityError,
+  ProtocolError,
+  ProtocolErrorCode,
+  ResourceNotFoundError,
+} from '@modelcontextprotocol/server'
 import type { Caller } from '../caller.ts'
 import type { AccessRule } from '../definition/access.ts'
+import type { PromptReturn } from '../definition/prompt.ts'
 import { toGetPromptResult } from '../definition/prompt.ts'
+import type { ResourceReturn } from '../definition/resource.ts'
 import { toReadResourceResult } from '../definition/resource.ts'
 import type { AgoraServer } from '../definition/server.ts'
 import type { Logger } from '../logger.ts'
 import type { Invocation, Next } from '../pipeline/invocation.ts'
 import type { CompiledServer } from './compile.ts'
-import { handlerContext } from './context.ts'
+import type { RoundInfo } from './context.ts'
+import { clientCapabilitiesOf, handlerContext, missingCapabilities } from './context.ts'
 import { withDeadline } from './deadline.ts'
 import { toProtocolError } from './errors.ts'
 import { createInvocation } from './invocation.ts'
+import type { RequestStateSeal } from './request-state.ts'
 import { DEFAULT_TIMEOUT_MS, runTool } from './run-tool.ts'
+import { installSubscriptions } from './subscriptions.ts'
 
 const allowed = (rule: AccessRule | undefined, caller: Caller) => !rule || rule(caller)
 
@@ -20,12 +31,28 @@ const allowed = (rule: AccessRule | undefined, caller: Caller) => !rule || rule(
  * Installs Agora's dispatch of tools, resources, prompts and completions on a low-level SDK
  * `Server`: every request becomes an {@link Invocation} that runs through the compiled gates.
  */
-export function installHandlers(sdk: Server, def: AgoraServer, compiled: CompiledServer, kind: string, logger: Logger): void {
+export function installHandlers(
+  sdk: Server,
+  def: AgoraServer,
+  compiled: CompiledServer,
+  kind: string,
+  logger: Logger,
+  seal: RequestStateSeal,
+): void {
   const run = (inv: Invocation, terminal: Next): Promise<never> =>
     compiled.run(inv, terminal).catch((err) => {
       throw toProtocolError(err, logger)
     }) as Promise<never>
-  const ctxFor = (inv: Invocation, ctx: ServerContext, signal: AbortSignal) => handlerContext(inv, ctx, signal, logger)
+  /** The facts of this round; `requestState` only for the operations that can be multi round-trip. */
+  const roundOf = (inv: Invocation, ctx: ServerContext, mrtr = false): RoundInfo => ({
+    clientCapabilities: clientCapabilitiesOf(sdk, ctx),
+    requestState: mrtr ? seal.open(inv, ctx) : undefined,
+  })
+  const ctxFor = (inv: Invocation, ctx: ServerContext, signal: AbortSignal, round = roundOf(inv, ctx)) =>
+    handlerContext(inv, ctx, signal, logger, round)
+  /** Passes an `inputRequired(...)` return through (state signed); anything else goes through `complete`. */
+  const finish = async <T>(inv: Invocation, value: T, complete: (v: Exclude<T, InputRequiredResult>) => unknown) =>
+    (isInputRequiredResult(value) ? await seal.seal(value, inv) : complete(value as Exclude<T, InputRequiredResult>)) as Result
 
   if (def.tools.size > 0) {
     sdk.setRequestHandler('tools/list', (_req, ctx) => {
@@ -39,6 +66,14 @@ export function installHandlers(sdk: Server, def: AgoraServer, compiled: Compile
       const tool = def.tools.get(name)
       if (!tool)
         throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${name}`, { code: 'NOT_FOUND', tool: name })
+      const missing = missingCapabilities(tool.config.requires, clientCapabilitiesOf(sdk, ctx))
+      if (missing) {
+        const names = Object.keys(missing).join(', ')
+        throw new MissingRequiredClientCapabilityError(
+          { requiredCapabilities: missing },
+          `Tool ${name} needs client capabilities the client did not declare: ${names}`,
+        )
+      }
       const target = {
         resource: `mcp://tool/${name}`,
         access: tool.config.access,
@@ -46,7 +81,7 @@ export function installHandlers(sdk: Server, def: AgoraServer, compiled: Compile
         price: tool.config.price as never,
       }
       const inv = createInvocation('tools/call', name, target, req.params.arguments, ctx, kind)
-      return run(inv, () => runTool(sdk, tool, inv, ctx, logger))
+      return run(inv, () => runTool(sdk, tool, inv, ctx, logger, seal))
     })
   }
 
@@ -87,8 +122,14 @@ export function installHandlers(sdk: Server, def: AgoraServer, compiled: Compile
         const target = { resource: `mcp://resource/${uri}`, access: fixed.config.access }
         const inv = createInvocation('resources/read', uri, target, undefined, ctx, kind)
         return run(inv, async () => {
-          const value = await withDeadline((s) => fixed.read(url, ctxFor(inv, ctx, s)), inv.signal, DEFAULT_TIMEOUT_MS, label)
-          return toReadResourceResult(uri, value, fixed.config.mimeType) as Result
+          const round = roundOf(inv, ctx, true)
+          const value: ResourceReturn = await withDeadline(
+            (s) => fixed.read(url, ctxFor(inv, ctx, s, round)),
+            inv.signal,
+            DEFAULT_TIMEOUT_MS,
+            label,
+          )
+          return finish(inv, value, (v) => toReadResourceResult(uri, v, fixed.config.mimeType))
         })
       }
       for (const t of def.resourceTemplates) {
@@ -97,12 +138,19 @@ export function installHandlers(sdk: Server, def: AgoraServer, compiled: Compile
         const target = { resource: `mcp://resource/${uri}`, access: t.config.access }
         const inv = createInvocation('resources/read', uri, target, vars as Record<string, unknown>, ctx, kind)
         return run(inv, async () => {
-          const value = await withDeadline((s) => t.read(url, vars, ctxFor(inv, ctx, s)), inv.signal, DEFAULT_TIMEOUT_MS, label)
-          return toReadResourceResult(uri, value, t.config.mimeType) as Result
+          const round = roundOf(inv, ctx, true)
+          const value: ResourceReturn = await withDeadline(
+            (s) => t.read(url, vars, ctxFor(inv, ctx, s, round)),
+            inv.signal,
+            DEFAULT_TIMEOUT_MS,
+            label,
+          )
+          return finish(inv, value, (v) => toReadResourceResult(uri, v, t.config.mimeType))
         })
       }
       throw new ResourceNotFoundError(req.params.uri)
     })
+    installSubscriptions(sdk, def, run, kind)
   }
 
   if (def.prompts.size > 0) {
@@ -120,14 +168,15 @@ export function installHandlers(sdk: Server, def: AgoraServer, compiled: Compile
       const target = { resource: `mcp://prompt/${name}`, access: prompt.config.access, input: prompt.config.args }
       const inv = createInvocation('prompts/get', name, target, req.params.arguments, ctx, kind)
       return run(inv, async () => {
-        const handler = prompt.handler as (a: unknown, c: unknown) => unknown
+        const handler = prompt.handler as (a: unknown, c: unknown) => PromptReturn | Promise<PromptReturn>
+        const round = roundOf(inv, ctx, true)
         const value = await withDeadline(
-          (s) => handler(inv.args, ctxFor(inv, ctx, s)),
+          (s) => handler(inv.args, ctxFor(inv, ctx, s, round)),
           inv.signal,
           DEFAULT_TIMEOUT_MS,
           `prompt ${name}`,
         )
-        return toGetPromptResult(value as never, prompt.config.description) as Result
+        return finish(inv, value, (v) => toGetPromptResult(v, prompt.config.description))
       })
     })
   }

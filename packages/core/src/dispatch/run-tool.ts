@@ -7,8 +7,9 @@ import { isAgoraError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import type { Invocation } from '../pipeline/invocation.ts'
 import { validate } from '../schema.ts'
-import { handlerContext } from './context.ts'
+import { clientCapabilitiesOf, handlerContext } from './context.ts'
 import { withDeadline } from './deadline.ts'
+import type { RequestStateSeal } from './request-state.ts'
 
 /** Errors a handler may throw on purpose that must stay protocol errors (not `isError` results). */
 const PASS_THROUGH: ReadonlySet<AgoraErrorCode> = new Set(['PAYMENT_REQUIRED', 'UNAUTHENTICATED', 'FORBIDDEN', 'RATE_LIMITED'])
@@ -17,7 +18,8 @@ export const DEFAULT_TIMEOUT_MS = 60_000
 
 /**
  * Runs a tool handler under its deadline and turns whatever happens into a `CallToolResult`:
- * a throw becomes `isError` with the message only (the stack goes to the server log).
+ * a throw becomes `isError` with the message only (the stack goes to the server log). An
+ * `inputRequired(...)` return goes out as is, its `requestState` signed.
  */
 export async function runTool(
   sdk: Server,
@@ -25,19 +27,21 @@ export async function runTool(
   inv: Invocation,
   ctx: ServerContext,
   logger: Logger,
+  seal: RequestStateSeal,
 ): Promise<Result> {
+  const round = { clientCapabilities: clientCapabilitiesOf(sdk, ctx), requestState: seal.open(inv, ctx) }
   try {
     const value = await withDeadline(
       (signal) =>
         (tool.handler as (a: unknown, c: unknown) => ToolReturn | Promise<ToolReturn>)(
           inv.args,
-          handlerContext(inv, ctx, signal, logger),
+          handlerContext(inv, ctx, signal, logger, round),
         ),
       inv.signal,
       tool.config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       `tool ${tool.name}`,
     )
-    if (isInputRequiredResult(value)) return value as Result
+    if (isInputRequiredResult(value)) return (await seal.seal(value, inv)) as Result
     const result = toCallToolResult(value, tool.config.output !== undefined)
     if (tool.config.output && !result.isError) {
       await validate(tool.config.output, result.structuredContent, `output of tool ${tool.name}`)

@@ -11,6 +11,8 @@ export type Operation =
   | 'resources/list'
   | 'resources/templates/list'
   | 'resources/read'
+  | 'resources/subscribe'
+  | 'resources/unsubscribe'
   | 'prompts/list'
   | 'prompts/get'
   | 'completion/complete'
@@ -79,8 +81,13 @@ export function composeGates(gates: readonly Gate[]): (inv: Invocation, terminal
   return (inv, terminal) => {
     const step = (i: number): Promise<Result> => {
       const gate = gates[i]
-      if (!gate) return terminal()
-      return gate.handle(inv, () => step(i + 1))
+      // A gate (or terminal) that throws synchronously still yields a rejected promise.
+      try {
+        if (!gate) return terminal()
+        return gate.handle(inv, () => step(i + 1))
+      } catch (err) {
+        return Promise.reject(err)
+      }
     }
     return step(0)
   }
