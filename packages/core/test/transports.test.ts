@@ -1,0 +1,61 @@
+import { fileURLToPath } from 'node:url'
+import { createSdkServer, silentLogger } from '@agora/core'
+import { serveHttp } from '@agora/core/http'
+import { transportContract } from '@agora/testing'
+import { Client, InMemoryTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
+
+const clientInfo = { name: 'contract', version: '1.0.0' }
+
+transportContract('in-memory', {
+  transportKind: 'memory',
+  async connect(server) {
+    const [a, b] = InMemoryTransport.createLinkedPair()
+    const sdk = createSdkServer(server, { transport: 'memory', logger: silentLogger })
+    await sdk.connect(a)
+    const client = new Client(clientInfo)
+    await client.connect(b)
+    return {
+      client,
+      close: async () => {
+        await client.close()
+        await sdk.close()
+      },
+    }
+  },
+})
+
+for (const [era, mode] of [
+  ['2025 (legacy)', 'legacy'],
+  ['2026-07-28', { pin: '2026-07-28' }],
+] as const) {
+  transportContract(`streamable HTTP, ${era}`, {
+    transportKind: 'http',
+    async connect(server) {
+      const http = await serveHttp(server, { port: 0, logger: silentLogger })
+      const client = new Client(clientInfo, { versionNegotiation: { mode } })
+      await client.connect(new StreamableHTTPClientTransport(new URL(http.mcpUrl)))
+      return {
+        client,
+        close: async () => {
+          await client.close()
+          await http.close()
+        },
+      }
+    },
+  })
+}
+
+transportContract('stdio', {
+  transportKind: 'stdio',
+  async connect() {
+    const client = new Client(clientInfo)
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [fileURLToPath(new URL('./fixtures/stdio-fixture.ts', import.meta.url))],
+      stderr: 'ignore',
+    })
+    await client.connect(transport)
+    return { client, close: () => client.close() }
+  },
+})
