@@ -1,0 +1,78 @@
+import type { ConnectOptions } from '@agora/client'
+import type { Command } from 'commander'
+import { UsageError } from './errors.ts'
+import { VERSION } from './paths.ts'
+
+/** Parses `HOST:PORT`, `:PORT` or `PORT` (host defaults to 127.0.0.1); `[::1]:0` for IPv6. */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text) ?? /^()()(\d+)$/.exec(text)
+  const port = Number(m?.[3])
+  if (!m || !Number.isInteger(port) || port > 65535) {
+    throw new UsageError(`--http expects HOST:PORT, e.g. 127.0.0.1:3000 (port 0 picks a free one), got ${JSON.stringify(text)}`)
+  }
+  return { host: m[1] || m[2] || '127.0.0.1', port }
+}
+
+/** Parses a port number for `--port`. */
+export function parsePort(text: string): number {
+  const port = Number(text)
+  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`--port expects a number 0-65535, got ${JSON.stringify(text)}`)
+  return port
+}
+
+/** Collects repeated `--header 'Name: value'` flags. */
+export function collectHeader(text: string, previous: Record<string, string> = {}): Record<string, string> {
+  const at = text.indexOf(':')
+  const name = text.slice(0, at).trim()
+  if (at <= 0 || !/^[!#$%&'*+.^`|~\w-]+$/.test(name)) {
+    throw new UsageError(`--header expects 'Name: value', got ${JSON.stringify(text)}`)
+  }
+  return { ...previous, [name]: text.slice(at + 1).trim() }
+}
+
+/** Parses `--args`: a JSON object. */
+export function parseArgsJson(text: string): Record<string, unknown> {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new UsageError(`--args is not valid JSON (${(err as Error).message}); e.g. --args '{"city":"Oslo"}'`)
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UsageError(`--args must be a JSON object, e.g. --args '{"city":"Oslo"}'`)
+  }
+  return value as Record<string, unknown>
+}
+
+/** Parses a positive number of milliseconds. */
+export function parseTimeout(text: string): number {
+  const ms = Number(text)
+  if (!/^\d+$/.test(text) || ms <= 0) throw new UsageError(`--timeout expects milliseconds > 0, got ${JSON.stringify(text)}`)
+  return ms
+}
+
+/** Adds the flags every command that connects to a server shares. */
+export function withConnectionOptions(command: Command): Command {
+  return command
+    .option('--header <header>', "HTTP header to send, 'Name: value' (repeatable)", collectHeader)
+    .option('--api-key <key>', 'API key, sent as Authorization: Bearer <key> (or _meta on stdio)')
+    .option('--timeout <ms>', 'give up after this many milliseconds', parseTimeout)
+    .option('--json', 'print the raw result as JSON on stdout')
+}
+
+export interface ConnectionFlags {
+  header?: Record<string, string>
+  apiKey?: string
+  timeout?: number
+  json?: boolean
+}
+
+/** The `connect()` options the shared flags describe. */
+export function connectOptions(flags: ConnectionFlags): ConnectOptions {
+  return {
+    headers: flags.header,
+    apiKey: flags.apiKey,
+    timeoutMs: flags.timeout,
+    clientInfo: { name: 'agora-cli', version: VERSION },
+  }
+}

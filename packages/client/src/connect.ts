@@ -1,0 +1,140 @@
+import { AgoraError } from '@agora/core/errors'
+import type {
+  CallToolResult,
+  GetPromptResult,
+  Implementation,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  RequestOptions as SdkRequestOptions,
+  Tool,
+} from '@modelcontextprotocol/client'
+import { Client } from '@modelcontextprotocol/client'
+import pkg from '../package.json' with { type: 'json' }
+import { toClientError } from './errors.ts'
+import { parseTarget, schemeFor } from './targets/registry.ts'
+import type { Target } from './targets/types.ts'
+
+/** Default bound on connecting and on each request: 30 s. */
+export const DEFAULT_TIMEOUT_MS = 30_000
+
+export interface ConnectOptions {
+  /** Aborting closes the connection (and stops a spawned server). */
+  signal?: AbortSignal | undefined
+  /** HTTP headers for every request, e.g. `{ 'X-API-Key': 'sk-…' }`. */
+  headers?: Readonly<Record<string, string>> | undefined
+  /** An API key: `Authorization: Bearer <key>` on HTTP, `_meta["agora/api-key"]` elsewhere. */
+  apiKey?: string | undefined
+  /** Extra environment variables for a server spawned by a `stdio:` target. */
+  env?: Readonly<Record<string, string>> | undefined
+  /** How this client introduces itself. Default `{ name: 'agora-client', version }`. */
+  clientInfo?: Implementation | undefined
+  /** Bound on the handshake, and the default bound on every request. Default 30 s. */
+  timeoutMs?: number | undefined
+}
+
+/** Per-request options. */
+export interface RequestOptions {
+  signal?: AbortSignal | undefined
+  /** Overrides the connection's `timeoutMs` for this request. */
+  timeoutMs?: number | undefined
+}
+
+/**
+ * A connected MCP client. Every method throws an `AgoraError`: the server's JSON-RPC errors keep
+ * their message and stable `code` (numeric code in `data.rpcCode`); transport failures are
+ * `CONNECTION`, timeouts `TIMEOUT`. A tool's own failure is not thrown: it is a result with
+ * `isError: true`.
+ */
+export interface AgoraClient {
+  readonly target: Target
+  /** The server's name and version, as it introduced itself. */
+  readonly server: Implementation | undefined
+  /** The underlying SDK client, for anything this interface does not cover. */
+  readonly sdk: Client
+  listTools(options?: RequestOptions): Promise<Tool[]>
+  callTool(name: string, args?: Record<string, unknown>, options?: RequestOptions): Promise<CallToolResult>
+  listResources(options?: RequestOptions): Promise<Resource[]>
+  readResource(uri: string, options?: RequestOptions): Promise<ReadResourceResult>
+  listPrompts(options?: RequestOptions): Promise<Prompt[]>
+  getPrompt(name: string, args?: Record<string, string>, options?: RequestOptions): Promise<GetPromptResult>
+  /** Closes the connection; a spawned server process is stopped. Idempotent. */
+  close(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+/**
+ * Connects to a server by target (`http(s)://…`, `stdio:<command line>`, or a parsed target).
+ *
+ * @example
+ * ```ts
+ * import { connect } from '@agora/client'
+ *
+ * const client = await connect('http://127.0.0.1:3000/mcp', { apiKey: process.env.KEY })
+ * const tools = await client.listTools()
+ * const result = await client.callTool('current-weather', { city: 'Oslo' })
+ * console.log(result.content)
+ * await client.close()
+ * ```
+ */
+export async function connect(target: string | Target, options: ConnectOptions = {}): Promise<AgoraClient> {
+  const parsed = typeof target === 'string' ? parseTarget(target) : target
+  const scheme = schemeFor(parsed)
+  const where = scheme.format(parsed)
+  const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  if (options.signal?.aborted) throw new AgoraError('CANCELLED', `${where}: cancelled before connecting`)
+
+  const opened = await scheme.open(parsed, {
+    headers: options.headers,
+    apiKey: options.apiKey,
+    env: options.env,
+    signal: options.signal,
+  })
+  const sdk = new Client(options.clientInfo ?? { name: 'agora-client', version: pkg.version })
+  sdk.onerror = () => {} // failures surface on the request that hit them
+  const fail = (err: unknown, signal?: AbortSignal) =>
+    signal?.aborted
+      ? new AgoraError('CANCELLED', `${where}: cancelled`, { cause: err })
+      : toClientError(err, where, opened.diagnose?.())
+  const shutdown = async () => {
+    await sdk.close().catch(() => {})
+    await opened.dispose?.().catch(() => {})
+  }
+  try {
+    await sdk.connect(opened.transport, { signal: options.signal, timeout })
+  } catch (err) {
+    await shutdown()
+    throw fail(err, options.signal)
+  }
+
+  let closed: Promise<void> | undefined
+  const close = () => {
+    closed ??= shutdown()
+    return closed
+  }
+  options.signal?.addEventListener('abort', () => void close(), { once: true })
+
+  const meta = opened.meta && Object.keys(opened.meta).length > 0 ? { _meta: { ...opened.meta } } : {}
+  const guard = async <T>(o: RequestOptions | undefined, run: (opts: SdkRequestOptions) => Promise<T>): Promise<T> => {
+    try {
+      return await run({ signal: o?.signal, timeout: o?.timeoutMs ?? timeout })
+    } catch (err) {
+      throw fail(err, o?.signal)
+    }
+  }
+
+  return {
+    target: parsed,
+    server: sdk.getServerVersion(),
+    sdk,
+    listTools: (o) => guard(o, async (r) => (await sdk.listTools({ ...meta }, r)).tools),
+    callTool: (name, args = {}, o) =>
+      guard(o, (r) => sdk.callTool({ name, arguments: args, ...meta }, r) as Promise<CallToolResult>),
+    listResources: (o) => guard(o, async (r) => (await sdk.listResources({ ...meta }, r)).resources),
+    readResource: (uri, o) => guard(o, (r) => sdk.readResource({ uri, ...meta }, r)),
+    listPrompts: (o) => guard(o, async (r) => (await sdk.listPrompts({ ...meta }, r)).prompts),
+    getPrompt: (name, args = {}, o) => guard(o, (r) => sdk.getPrompt({ name, arguments: args, ...meta }, r)),
+    close,
+    [Symbol.asyncDispose]: close,
+  }
+}

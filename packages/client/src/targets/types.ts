@@ -1,0 +1,76 @@
+import type { Transport } from '@modelcontextprotocol/client'
+
+/** A Streamable HTTP endpoint, e.g. `http://127.0.0.1:3000/mcp`. */
+export interface HttpTarget {
+  readonly kind: 'http'
+  /** The endpoint URL, normalized (`new URL(text).href`). */
+  readonly url: string
+}
+
+/** A local server started as a child process that speaks MCP on its stdin/stdout. */
+export interface StdioTarget {
+  readonly kind: 'stdio'
+  readonly command: string
+  readonly args: readonly string[]
+}
+
+/**
+ * Every kind of target, keyed by `kind`. Packages that add a transport extend it by declaration
+ * merging, then register a {@link TargetScheme} for it:
+ *
+ * @example
+ * ```ts
+ * declare module '@agora/client' {
+ *   interface TargetKinds { p2p: { kind: 'p2p'; multiaddr: string } }
+ * }
+ * ```
+ */
+export interface TargetKinds {
+  http: HttpTarget
+  stdio: StdioTarget
+}
+
+/** A parsed target: where a server is and how to reach it. */
+export type Target = TargetKinds[keyof TargetKinds]
+
+/** What a scheme needs to open a transport; a subset of the `connect()` options. */
+export interface TransportOptions {
+  /** Extra HTTP headers (ignored by transports without headers). */
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  /**
+   * An API key. Schemes with headers send it as `Authorization: Bearer <key>`; others return it
+   * in {@link OpenedTransport.meta} so it travels as `_meta["agora/api-key"]`.
+   */
+  readonly apiKey?: string | undefined
+  /** Extra environment variables for a spawned server (stdio). */
+  readonly env?: Readonly<Record<string, string>> | undefined
+  readonly signal?: AbortSignal | undefined
+}
+
+/** An opened transport plus anything the scheme knows that helps explain a failure. */
+export interface OpenedTransport {
+  readonly transport: Transport
+  /** `_meta` entries to add to every request (credentials on transports without headers). */
+  readonly meta?: Readonly<Record<string, unknown>> | undefined
+  /** Called after the SDK closed the transport: release anything left (e.g. a child process). */
+  dispose?(): Promise<void>
+  /** Extra words for a connection error, e.g. the last line a child process wrote to stderr. */
+  diagnose?(): string | undefined
+}
+
+/**
+ * One way of reaching a server, selected by the target's prefix (`http://`, `stdio:`, …).
+ * `parse` turns text into a target (throwing `AgoraError('TARGET')` when malformed) and `open`
+ * creates the SDK transport for it, not yet started.
+ */
+export interface TargetScheme<K extends keyof TargetKinds = keyof TargetKinds> {
+  readonly kind: K
+  /** Prefixes this scheme claims, lower case, e.g. `['http://', 'https://']`. */
+  readonly prefixes: readonly string[]
+  /** The accepted form, for help and error messages, e.g. `stdio:<command line>`. */
+  readonly usage: string
+  parse(text: string): TargetKinds[K]
+  /** The target as text again, for messages (the inverse of `parse`). */
+  format(target: TargetKinds[K]): string
+  open(target: TargetKinds[K], options: TransportOptions): OpenedTransport | Promise<OpenedTransport>
+}
