@@ -12,6 +12,7 @@ import type {
 import { Client } from '@modelcontextprotocol/client'
 import pkg from '../package.json' with { type: 'json' }
 import { toClientError } from './errors.ts'
+import { orderedTransport } from './ordered-transport.ts'
 import { parseTarget, schemeFor } from './targets/registry.ts'
 import type { Target } from './targets/types.ts'
 
@@ -101,7 +102,7 @@ export async function connect(target: string | Target, options: ConnectOptions =
     await opened.dispose?.().catch(() => {})
   }
   try {
-    await sdk.connect(opened.transport, { signal: options.signal, timeout })
+    await sdk.connect(orderedTransport(opened.transport), { signal: options.signal, timeout })
   } catch (err) {
     await shutdown()
     throw fail(err, options.signal)

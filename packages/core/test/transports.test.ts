@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url'
+import { orderedTransport } from '@agora/client'
 import { createSdkServer, silentLogger } from '@agora/core'
 import { serveHttp } from '@agora/core/http'
 import { transportContract } from '@agora/testing'
@@ -34,7 +35,7 @@ for (const [era, mode] of [
     async connect(server) {
       const http = await serveHttp(server, { port: 0, logger: silentLogger })
       const client = new Client(clientInfo, { versionNegotiation: { mode } })
-      await client.connect(new StreamableHTTPClientTransport(new URL(http.mcpUrl)))
+      await client.connect(orderedTransport(new StreamableHTTPClientTransport(new URL(http.mcpUrl))))
       return {
         client,
         close: async () => {
@@ -55,7 +56,7 @@ transportContract('stdio', {
       args: [fileURLToPath(new URL('./fixtures/stdio-fixture.ts', import.meta.url))],
       stderr: 'ignore',
     })
-    await client.connect(transport)
+    await client.connect(orderedTransport(transport))
     return { client, close: () => client.close() }
   },
 })
