@@ -32,11 +32,11 @@ export interface Caller {
 /** Key under `AuthInfo.extra` where non-HTTP transports put what they know about the peer. */
 export const TRANSPORT_EXTRA_KEY = 'agora/transport'
 
+const LOCAL_CALLER: Caller = Object.freeze({ id: 'local', kind: 'local', authenticated: false, scopes: Object.freeze([]) })
+
 /** The identity a caller has when no authenticator recognised a credential. */
 export function anonymousCaller(transport: TransportInfo): Caller {
-  if (transport.kind === 'stdio' || transport.kind === 'memory') {
-    return { id: 'local', kind: 'local', authenticated: false, scopes: [] }
-  }
+  if (transport.kind === 'stdio' || transport.kind === 'memory') return LOCAL_CALLER
   const remote = transport.remote ?? 'unknown'
   const prefix = transport.kind === 'http' ? 'ip' : transport.kind
   return { id: `${prefix}:${remote}`, kind: 'anonymous', authenticated: false, scopes: [] }

@@ -58,10 +58,28 @@ function pathToString(path: StandardSchemaV1.Issue['path']): string {
 export async function validate<S extends AgoraSchema>(schema: S, value: unknown, what: string): Promise<InferOutput<S>> {
   let result = schema['~standard'].validate(value)
   if (result instanceof Promise) result = await result
+  return unwrap(result, what) as InferOutput<S>
+}
+
+/**
+ * Validates synchronously when the schema allows it (zod without async refinements does); returns
+ * `{ sync: false }` when the schema answered with a promise, so the caller falls back to `validate`.
+ */
+export function validateSync<S extends AgoraSchema>(
+  schema: S,
+  value: unknown,
+  what: string,
+): { sync: true; value: InferOutput<S> } | { sync: false } {
+  const result = schema['~standard'].validate(value)
+  if (result instanceof Promise) return { sync: false }
+  return { sync: true, value: unwrap(result, what) as InferOutput<S> }
+}
+
+function unwrap(result: StandardSchemaV1.Result<unknown>, what: string): unknown {
   if (result.issues) {
     const issues: SchemaIssue[] = result.issues.map((i) => ({ path: pathToString(i.path), message: i.message }))
     const summary = issues.map((i) => `${i.path}: ${i.message}`).join('; ')
     throw new AgoraError('INVALID_PARAMS', `Invalid ${what}: ${summary}`, { data: { issues } })
   }
-  return result.value as InferOutput<S>
+  return result.value
 }

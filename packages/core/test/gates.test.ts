@@ -218,3 +218,17 @@ describe('caller identity', () => {
     expect(seen[0]).toMatchObject({ id: 'local', kind: 'local', authenticated: false })
   })
 })
+
+describe('token bucket recency', () => {
+  it('keeps a busy caller tracked while idle ones are evicted', () => {
+    let now = 0
+    const limiter = tokenBucket({ capacity: 2, refillPerSecond: 0.001, maxKeys: 2, now: () => now })
+    limiter.take('busy')
+    limiter.take('idle')
+    now = 5000
+    limiter.take('busy') // busy is now the most recent
+    limiter.take('new') // evicts idle, not busy
+    expect(limiter.take('busy').allowed).toBe(false) // busy kept its (empty) bucket
+    expect(limiter.take('idle').allowed).toBe(true) // idle was forgotten: fresh bucket
+  })
+})

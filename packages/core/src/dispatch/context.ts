@@ -79,36 +79,66 @@ export interface RoundInfo {
   readonly requestState: string | undefined
 }
 
+/**
+ * The context a handler sees. A class (not an object literal with closures) because one is built
+ * per call on the hot path: methods and the lazy `log` live on the prototype.
+ */
+class RequestContext implements HandlerContext {
+  readonly caller: HandlerContext['caller']
+  readonly transport: HandlerContext['transport']
+  readonly signal: AbortSignal
+  readonly requestId: string | number
+  readonly meta: Readonly<Record<string, unknown>>
+  readonly mcp: ServerContext
+  readonly clientCapabilities: ClientCapabilities
+  readonly #logger: Logger
+  readonly #round: RoundInfo
+  #log: Logger | undefined
+
+  constructor(inv: Invocation, ctx: ServerContext, signal: AbortSignal, logger: Logger, round: RoundInfo) {
+    this.caller = inv.caller
+    this.transport = inv.transport
+    this.signal = signal
+    this.requestId = inv.requestId
+    this.meta = inv.meta
+    this.mcp = ctx
+    this.clientCapabilities = round.clientCapabilities
+    this.#logger = logger
+    this.#round = round
+  }
+
+  get inputResponses(): Readonly<Record<string, unknown>> | undefined {
+    return this.mcp.mcpReq.inputResponses
+  }
+
+  get log(): Logger {
+    this.#log ??= requestLogger(this.#logger, this.mcp)
+    return this.#log
+  }
+
+  requestState(): string | undefined {
+    return this.#round.requestState
+  }
+
+  async progress(progress: number, total?: number, message?: string): Promise<void> {
+    const token = (this.mcp.mcpReq._meta as { progressToken?: string | number } | undefined)?.progressToken
+    if (token === undefined) return
+    await this.mcp.mcpReq.notify({
+      method: 'notifications/progress',
+      params: { progressToken: token, progress, ...(total === undefined ? {} : { total }), ...(message ? { message } : {}) },
+    })
+  }
+}
+
+const NO_ROUND: RoundInfo = Object.freeze({ clientCapabilities: {}, requestState: undefined })
+
 /** Builds the context a handler sees. */
 export function handlerContext(
   inv: Invocation,
   ctx: ServerContext,
   signal: AbortSignal,
   logger: Logger,
-  round: RoundInfo = { clientCapabilities: {}, requestState: undefined },
+  round: RoundInfo = NO_ROUND,
 ): HandlerContext {
-  const token = (ctx.mcpReq._meta as { progressToken?: string | number } | undefined)?.progressToken
-  let log: Logger | undefined
-  return {
-    caller: inv.caller,
-    transport: inv.transport,
-    signal,
-    requestId: inv.requestId,
-    meta: inv.meta,
-    mcp: ctx,
-    clientCapabilities: round.clientCapabilities,
-    inputResponses: ctx.mcpReq.inputResponses,
-    requestState: () => round.requestState,
-    get log() {
-      log ??= requestLogger(logger, ctx)
-      return log
-    },
-    async progress(progress, total, message) {
-      if (token === undefined) return
-      await ctx.mcpReq.notify({
-        method: 'notifications/progress',
-        params: { progressToken: token, progress, ...(total === undefined ? {} : { total }), ...(message ? { message } : {}) },
-      })
-    },
-  }
+  return new RequestContext(inv, ctx, signal, logger, round)
 }

@@ -13,8 +13,9 @@ import { toGetPromptResult } from '../definition/prompt.ts'
 import type { ResourceReturn } from '../definition/resource.ts'
 import { toReadResourceResult } from '../definition/resource.ts'
 import type { AgoraServer } from '../definition/server.ts'
+import type { ToolEntry } from '../definition/tool.ts'
 import type { Logger } from '../logger.ts'
-import type { Invocation, Next } from '../pipeline/invocation.ts'
+import type { Invocation, InvocationTarget, Next } from '../pipeline/invocation.ts'
 import type { CompiledServer } from './compile.ts'
 import type { RoundInfo } from './context.ts'
 import { clientCapabilitiesOf, handlerContext, missingCapabilities } from './context.ts'
@@ -26,6 +27,18 @@ import { DEFAULT_TIMEOUT_MS, runTool } from './run-tool.ts'
 import { installSubscriptions } from './subscriptions.ts'
 
 const allowed = (rule: AccessRule | undefined, caller: Caller) => !rule || rule(caller)
+
+/** A tool's invocation target, built once per tool rather than per call. */
+const toolTargets = new WeakMap<ToolEntry, InvocationTarget>()
+function toolTarget(tool: ToolEntry): InvocationTarget {
+  let target = toolTargets.get(tool)
+  if (!target) {
+    const { access, input, price } = tool.config
+    target = { resource: `mcp://tool/${tool.name}`, access, input, price: price as InvocationTarget['price'] }
+    toolTargets.set(tool, target)
+  }
+  return target
+}
 
 /**
  * Installs Agora's dispatch of tools, resources, prompts and completions on a low-level SDK
@@ -74,13 +87,7 @@ export function installHandlers(
           `Tool ${name} needs client capabilities the client did not declare: ${names}`,
         )
       }
-      const target = {
-        resource: `mcp://tool/${name}`,
-        access: tool.config.access,
-        input: tool.config.input,
-        price: tool.config.price as never,
-      }
-      const inv = createInvocation('tools/call', name, target, req.params.arguments, ctx, kind)
+      const inv = createInvocation('tools/call', name, toolTarget(tool), req.params.arguments, ctx, kind)
       return run(inv, () => runTool(sdk, tool, inv, ctx, logger, seal))
     })
   }

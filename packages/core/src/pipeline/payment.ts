@@ -1,7 +1,8 @@
 import type { Result } from '@modelcontextprotocol/server'
+import type { Price } from '../definition/price.ts'
 import { isFree, resolvePrice } from '../definition/price.ts'
 import { AgoraError } from '../errors.ts'
-import type { Gate, Invocation } from './invocation.ts'
+import type { Gate, Invocation, Next } from './invocation.ts'
 
 /** The outcome of checking a caller's payment for a call. */
 export type PaymentDecision =
@@ -39,49 +40,56 @@ export const priceGate: Gate = {
 
 /**
  * The pay gate: verify before running, settle only after success, release on failure. Output
- * whose settlement failed is never returned: the settle error propagates instead.
+ * whose settlement failed is never returned: the settle error propagates instead. Free calls pass
+ * straight through.
  */
 export function payGate(gateway: PaymentGateway | undefined): Gate {
   return {
     name: 'pay',
-    async handle(inv, next) {
+    handle(inv, next) {
       if (!inv.price || isFree(inv.price)) return next()
-      if (!gateway) {
-        throw new AgoraError(
-          'PAYMENT_UNAVAILABLE',
-          `${inv.target?.resource ?? inv.name} costs ${inv.price.amount} ${inv.price.asset}, but this server has no payment rail configured`,
-          { data: { price: inv.price } },
-        )
-      }
-      const decision = await gateway.authorize(inv, { signal: inv.signal })
-      if (decision.kind === 'replay') return decision.result
-      let result: Result
-      try {
-        result = await next()
-      } catch (err) {
-        await gateway.release(decision.authorization, 'handler threw', inv, { signal: inv.signal })
-        throw err
-      }
-      if ((result as { isError?: boolean }).isError) {
-        await gateway.release(decision.authorization, 'handler returned an error', inv, { signal: inv.signal })
-        return result
-      }
-      inv.receipt = await gateway.settle(decision.authorization, result, inv, { signal: inv.signal })
-      return result
+      return pay(gateway, inv, inv.price, next)
     },
   }
+}
+
+async function pay(gateway: PaymentGateway | undefined, inv: Invocation, price: Price, next: Next): Promise<Result> {
+  if (!gateway) {
+    throw new AgoraError(
+      'PAYMENT_UNAVAILABLE',
+      `${inv.target?.resource ?? inv.name} costs ${price.amount} ${price.asset}, but this server has no payment rail configured`,
+      { data: { price } },
+    )
+  }
+  const options = { signal: inv.signal }
+  const decision = await gateway.authorize(inv, options)
+  if (decision.kind === 'replay') return decision.result
+  let result: Result
+  try {
+    result = await next()
+  } catch (err) {
+    await gateway.release(decision.authorization, 'handler threw', inv, options)
+    throw err
+  }
+  if ((result as { isError?: boolean }).isError) {
+    await gateway.release(decision.authorization, 'handler returned an error', inv, options)
+    return result
+  }
+  inv.receipt = await gateway.settle(decision.authorization, result, inv, options)
+  return result
 }
 
 /** `_meta` key of the receipt attached to a paid result. */
 export const RECEIPT_META_KEY = 'agora/receipt'
 
-/** The receipt stage: attaches the settlement receipt to the result's `_meta`. */
+/** The receipt stage: attaches the settlement receipt to the result's `_meta` (priced calls only). */
 export const receiptGate: Gate = {
   name: 'receipt',
-  async handle(inv, next) {
-    const result = await next()
-    if (!inv.receipt) return result
-    const meta = { ...(result._meta as Record<string, unknown> | undefined), [RECEIPT_META_KEY]: inv.receipt }
-    return { ...result, _meta: meta }
+  handle(inv, next) {
+    if (!inv.price) return next()
+    return next().then((result) => {
+      if (!inv.receipt) return result
+      return { ...result, _meta: { ...(result._meta as Record<string, unknown> | undefined), [RECEIPT_META_KEY]: inv.receipt } }
+    })
   },
 }

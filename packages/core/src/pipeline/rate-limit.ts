@@ -31,23 +31,29 @@ export function tokenBucket(options: TokenBucketOptions): RateLimiter {
   if (!(capacity > 0) || !(refillPerSecond > 0)) throw new AgoraError('CONFIG', 'rate limit capacity and refill must be > 0')
   const maxKeys = options.maxKeys ?? 10_000
   const now = options.now ?? Date.now
-  const buckets = new Map<string, { tokens: number; at: number }>()
+  const buckets = new Map<string, { tokens: number; at: number; seen: number }>()
   return {
     take(key, cost = 1) {
       const t = now()
       let b = buckets.get(key)
       if (b) {
         b.tokens = Math.min(capacity, b.tokens + ((t - b.at) / 1000) * refillPerSecond)
+        // Re-insert (Map order = recency) only once a second: exact LRU order is not worth a
+        // delete+set on every request.
+        if (t - b.seen >= 1000) {
+          b.seen = t
+          buckets.delete(key)
+          buckets.set(key, b)
+        }
         b.at = t
-        buckets.delete(key) // re-insert to keep Map order = recency
       } else {
-        b = { tokens: capacity, at: t }
+        b = { tokens: capacity, at: t, seen: t }
         if (buckets.size >= maxKeys) {
           const oldest = buckets.keys().next().value
           if (oldest !== undefined) buckets.delete(oldest)
         }
+        buckets.set(key, b)
       }
-      buckets.set(key, b)
       if (b.tokens >= cost) {
         b.tokens -= cost
         return { allowed: true, retryAfterMs: 0, remaining: Math.floor(b.tokens) }
