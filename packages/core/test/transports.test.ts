@@ -1,30 +1,15 @@
 import { fileURLToPath } from 'node:url'
 import { orderedTransport } from '@agora/client'
-import { createSdkServer, silentLogger } from '@agora/core'
+import { silentLogger } from '@agora/core'
 import { serveHttp } from '@agora/core/http'
 import { transportContract } from '@agora/testing'
-import { Client, InMemoryTransport, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio'
+import { connectMemory } from './helpers.ts'
 
 const clientInfo = { name: 'contract', version: '1.0.0' }
 
-transportContract('in-memory', {
-  transportKind: 'memory',
-  async connect(server) {
-    const [a, b] = InMemoryTransport.createLinkedPair()
-    const sdk = createSdkServer(server, { transport: 'memory', logger: silentLogger })
-    await sdk.connect(a)
-    const client = new Client(clientInfo)
-    await client.connect(b)
-    return {
-      client,
-      close: async () => {
-        await client.close()
-        await sdk.close()
-      },
-    }
-  },
-})
+transportContract('in-memory', { transportKind: 'memory', connect: (server) => connectMemory(server) })
 
 for (const [era, mode] of [
   ['2025 (legacy)', 'legacy'],
