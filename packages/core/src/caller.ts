@@ -10,6 +10,12 @@ export interface TransportInfo {
   readonly remote?: string | undefined
   /** Authentication already established by the transport or an HTTP middleware. */
   readonly authInfo?: AuthInfo | undefined
+  /**
+   * An identity the transport itself verified (a libp2p PeerId proven by the Noise handshake, a
+   * Nostr pubkey proven by an event signature). Becomes the caller unless an authenticator finds
+   * a credential.
+   */
+  readonly identity?: Caller | undefined
 }
 
 /**
@@ -29,13 +35,18 @@ export interface Caller {
   readonly attributes?: Readonly<Record<string, unknown>> | undefined
 }
 
-/** Key under `AuthInfo.extra` where non-HTTP transports put what they know about the peer. */
+/**
+ * Key under `AuthInfo.extra` where transports put what they know about the peer:
+ * `{ kind, remote?, identity?: Caller, signal?: AbortSignal }`. Transports hand it to the SDK as
+ * `MessageExtraInfo.authInfo` with an empty token (it is not a bearer credential).
+ */
 export const TRANSPORT_EXTRA_KEY = 'agora/transport'
 
 const LOCAL_CALLER: Caller = Object.freeze({ id: 'local', kind: 'local', authenticated: false, scopes: Object.freeze([]) })
 
 /** The identity a caller has when no authenticator recognised a credential. */
 export function anonymousCaller(transport: TransportInfo): Caller {
+  if (transport.identity) return transport.identity
   if (transport.kind === 'stdio' || transport.kind === 'memory') return LOCAL_CALLER
   const remote = transport.remote ?? 'unknown'
   const prefix = transport.kind === 'http' ? 'ip' : transport.kind

@@ -1,20 +1,28 @@
 import type { ClientCapabilities, LoggingLevel, Server, ServerContext } from '@modelcontextprotocol/server'
 import { CLIENT_CAPABILITIES_META_KEY } from '@modelcontextprotocol/server'
-import type { TransportInfo } from '../caller.ts'
+import type { Caller, TransportInfo } from '../caller.ts'
 import { TRANSPORT_EXTRA_KEY } from '../caller.ts'
 import type { HandlerContext } from '../context.ts'
 import type { Logger } from '../logger.ts'
 import type { Invocation } from '../pipeline/invocation.ts'
 
+/** What a transport puts under `AuthInfo.extra[TRANSPORT_EXTRA_KEY]`. */
+interface TransportExtra {
+  kind?: string
+  remote?: string
+  identity?: Caller
+}
+
 /** Reads what the transport established about the caller from the SDK request context. */
 export function transportInfoFrom(ctx: ServerContext, fallbackKind: string): TransportInfo {
   const authInfo = ctx.http?.authInfo
-  const extra = authInfo?.extra?.[TRANSPORT_EXTRA_KEY] as { kind?: string; remote?: string } | undefined
+  const extra = authInfo?.extra?.[TRANSPORT_EXTRA_KEY] as TransportExtra | undefined
   const req = ctx.http?.req
   return {
     kind: extra?.kind ?? (req ? 'http' : fallbackKind),
     headers: req?.headers,
     remote: extra?.remote,
+    identity: extra?.identity,
     // A transport-only marker (empty token) is not an authentication.
     authInfo: authInfo?.token ? authInfo : undefined,
   }
