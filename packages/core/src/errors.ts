@@ -28,6 +28,7 @@ export type AgoraErrorCode =
   | 'MODULE_LOAD'
   | 'TARGET'
   | 'CONNECTION'
+  | 'CONFLICT'
 
 /**
  * JSON-RPC codes on the wire. Standard codes where one fits; Agora's own codes sit outside the
@@ -50,6 +51,7 @@ export const WIRE_CODES: Readonly<Record<AgoraErrorCode, number>> = {
   MODULE_LOAD: -32603,
   TARGET: -32602,
   CONNECTION: -32603,
+  CONFLICT: -31409,
 }
 
 export interface AgoraErrorOptions {
