@@ -132,7 +132,11 @@ describe('validate, price and pay gates', () => {
       async settle(auth) {
         calls.push(`settle ${(auth as { id: string }).id}`)
         if (behaviour.settle === 'fail') throw new AgoraError('PAYMENT_REQUIRED', 'settlement failed')
-        return { chargeId: 'charge-1', transaction: '0xabc' }
+        return {
+          kind: 'settled',
+          receipt: { chargeId: 'charge-1', transaction: '0xabc' },
+          meta: { 'x402/payment-response': { success: true } },
+        }
       },
       async release(auth, reason) {
         calls.push(`release ${(auth as { id: string }).id}: ${reason}`)
@@ -160,6 +164,7 @@ describe('validate, price and pay gates', () => {
     const r = await client.callTool({ name: 'buy', arguments: { qty: 3 } })
     expect(text(r)).toBe('bought 3')
     expect(r._meta?.['agora/receipt']).toEqual({ chargeId: 'charge-1', transaction: '0xabc' })
+    expect(r._meta?.['x402/payment-response']).toEqual({ success: true })
     expect(calls).toEqual(['authorize 6 USDC mcp://tool/buy', 'run', 'settle charge-1'])
   })
 
@@ -230,5 +235,52 @@ describe('token bucket recency', () => {
     limiter.take('new') // evicts idle, not busy
     expect(limiter.take('busy').allowed).toBe(false) // busy kept its (empty) bucket
     expect(limiter.take('idle').allowed).toBe(true) // idle was forgotten: fresh bucket
+  })
+})
+
+describe('payment gateway seams', () => {
+  const base = (gw: Partial<PaymentGateway>) =>
+    createServer({ name: 'forms', version: '1.0.0' })
+      .payments({
+        authorize: async () => ({ kind: 'authorized', authorization: 'a' }),
+        settle: async () => ({ kind: 'settled', receipt: { ok: true } }),
+        release: async () => {},
+        ...gw,
+      })
+      .tool('paid', { price: '1 USDC' }, () => 'secret output')
+
+  it('answers with a challenge result without running the handler', async () => {
+    const client = await connect(
+      base({
+        authorize: async () => ({ kind: 'challenge', result: { content: [{ type: 'text', text: 'pay first' }], isError: true } }),
+      }),
+    )
+    const r = await client.callTool({ name: 'paid', arguments: {} })
+    expect(r).toMatchObject({ isError: true, content: [{ type: 'text', text: 'pay first' }] })
+  })
+
+  it('withholds the output when settle answers with a failure result', async () => {
+    const client = await connect(
+      base({
+        settle: async () => ({
+          kind: 'failed',
+          result: { content: [{ type: 'text', text: 'settlement failed' }], isError: true },
+        }),
+      }),
+    )
+    const r = await client.callTool({ name: 'paid', arguments: {} })
+    expect(JSON.stringify(r)).not.toContain('secret output')
+    expect(r.isError).toBe(true)
+  })
+
+  it('answers payments/list when the gateway describes itself, through the gates', async () => {
+    const server = base({ paymentsList: () => ({ protocols: { x402: { version: 2, schemes: ['eip155:31337'] } } }) })
+    const client = await connect(server)
+    const r = await client.request({ method: 'payments/list', params: {} }, z.looseObject({}))
+    expect(r).toMatchObject({ protocols: { x402: { version: 2, schemes: ['eip155:31337'] } } })
+    const plain = await connect(createServer({ name: 'free', version: '1.0.0' }).tool('t', {}, () => 'x'))
+    await expect(plain.request({ method: 'payments/list', params: {} }, z.looseObject({}))).rejects.toMatchObject({
+      code: -32601,
+    })
   })
 })

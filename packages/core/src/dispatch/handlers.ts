@@ -6,6 +6,7 @@ import {
   ProtocolErrorCode,
   ResourceNotFoundError,
 } from '@modelcontextprotocol/server'
+import { z } from 'zod'
 import type { Caller } from '../caller.ts'
 import type { AccessRule } from '../definition/access.ts'
 import type { PromptReturn } from '../definition/prompt.ts'
@@ -25,6 +26,8 @@ import { createInvocation } from './invocation.ts'
 import type { RequestStateSeal } from './request-state.ts'
 import { DEFAULT_TIMEOUT_MS, runTool } from './run-tool.ts'
 import { installSubscriptions } from './subscriptions.ts'
+
+const paymentsListParams = z.looseObject({})
 
 const allowed = (rule: AccessRule | undefined, caller: Caller) => !rule || rule(caller)
 
@@ -207,6 +210,15 @@ export function installHandlers(
         const values = complete ? await complete(argument.value) : []
         return { completion: { values: values.slice(0, 100), total: values.length, hasMore: values.length > 100 } }
       })
+    })
+  }
+
+  const payments = def.gates.payments
+  if (payments?.paymentsList) {
+    // SEP-2009 §1.1 discovery. A custom method: validated params, answered through the gates too.
+    sdk.setRequestHandler('payments/list', { params: paymentsListParams }, (_params, ctx) => {
+      const inv = createInvocation('payments/list', undefined, undefined, undefined, ctx, kind)
+      return run(inv, async () => (await payments.paymentsList?.()) as Result)
     })
   }
 }

@@ -38,6 +38,7 @@ class RequestInvocation implements Invocation {
   caller: Caller
   price: Price | undefined = undefined
   receipt: Record<string, unknown> | undefined = undefined
+  resultMeta: Record<string, unknown> | undefined = undefined
   #state: Map<string, unknown> | undefined
 
   constructor(

@@ -16,6 +16,7 @@ export type Operation =
   | 'prompts/list'
   | 'prompts/get'
   | 'completion/complete'
+  | 'payments/list'
 
 /** Operations that run a handler (and so can be priced and paid). */
 export const CALL_OPERATIONS: ReadonlySet<Operation> = new Set(['tools/call', 'resources/read', 'prompts/get'])
@@ -50,6 +51,8 @@ export interface Invocation {
   price: Price | undefined
   /** Set by the payment gate after settlement; attached to the result by the receipt stage. */
   receipt: Record<string, unknown> | undefined
+  /** Extra `_meta` a gate wants on the result (e.g. `x402/payment-response`), merged by the receipt stage. */
+  resultMeta: Record<string, unknown> | undefined
   readonly state: Map<string, unknown>
 }
 
