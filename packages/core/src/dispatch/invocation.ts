@@ -1,4 +1,5 @@
 import type { ServerContext } from '@modelcontextprotocol/server'
+import { CLIENT_CAPABILITIES_META_KEY } from '@modelcontextprotocol/server'
 import type { Caller, TransportInfo } from '../caller.ts'
 import { anonymousCaller, TRANSPORT_EXTRA_KEY } from '../caller.ts'
 import type { Price } from '../definition/price.ts'
@@ -20,7 +21,10 @@ export function createInvocation(
   const extra = ctx.http?.authInfo?.extra?.[TRANSPORT_EXTRA_KEY] as { signal?: AbortSignal } | undefined
   const signal = extra?.signal ? linkSignals(ctx.mcpReq.signal, extra.signal) : ctx.mcpReq.signal
   const meta = (ctx.mcpReq._meta as Record<string, unknown> | undefined) ?? EMPTY
-  return new RequestInvocation(operation, name, target, args ?? {}, meta, transport, ctx.mcpReq.id, signal)
+  const caps = (ctx.mcpReq.envelope as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES_META_KEY] as
+    | Record<string, unknown>
+    | undefined
+  return new RequestInvocation(operation, name, target, args ?? {}, meta, caps, transport, ctx.mcpReq.id, signal)
 }
 
 const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({})
@@ -32,6 +36,7 @@ class RequestInvocation implements Invocation {
   readonly target: InvocationTarget | undefined
   args: Record<string, unknown>
   readonly meta: Readonly<Record<string, unknown>>
+  readonly clientCapabilities: Readonly<Record<string, unknown>> | undefined
   readonly transport: TransportInfo
   readonly requestId: string | number
   readonly signal: AbortSignal
@@ -47,6 +52,7 @@ class RequestInvocation implements Invocation {
     target: InvocationTarget | undefined,
     args: Record<string, unknown>,
     meta: Readonly<Record<string, unknown>>,
+    clientCapabilities: Readonly<Record<string, unknown>> | undefined,
     transport: TransportInfo,
     requestId: string | number,
     signal: AbortSignal,
@@ -56,6 +62,7 @@ class RequestInvocation implements Invocation {
     this.target = target
     this.args = args
     this.meta = meta
+    this.clientCapabilities = clientCapabilities
     this.transport = transport
     this.requestId = requestId
     this.signal = signal

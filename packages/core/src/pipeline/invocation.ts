@@ -42,6 +42,8 @@ export interface Invocation {
   /** Raw arguments as received; replaced by the validated value in the validate stage. */
   args: Record<string, unknown>
   readonly meta: Readonly<Record<string, unknown>>
+  /** Capabilities the client declared in this request's 2026-07-28 envelope (undefined on 2025-era requests). */
+  readonly clientCapabilities: Readonly<Record<string, unknown>> | undefined
   readonly transport: TransportInfo
   readonly requestId: string | number
   readonly signal: AbortSignal
