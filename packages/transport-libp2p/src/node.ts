@@ -1,5 +1,7 @@
+import { AgoraError } from '@agora/core/errors'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
@@ -11,6 +13,7 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { multiaddr } from '@multiformats/multiaddr'
+import type { ConnectionManagerInit } from 'libp2p'
 import { createLibp2p } from 'libp2p'
 import { loadOrCreateKey } from './keys.ts'
 
@@ -32,12 +35,35 @@ export interface AgoraNodeOptions {
   dhtServer?: boolean | undefined
   /** Local-network discovery by multicast. Off by default: it sends on every interface. */
   mdns?: boolean | undefined
+  /**
+   * libp2p connection-manager settings. Note its default `inboundConnectionThreshold` (5 inbound
+   * connections per second per IP): many nodes on one host (tests, a dev network) need
+   * `allow: ['/ip4/127.0.0.1/ipcidr/8']` or a higher threshold.
+   */
+  connectionManager?: ConnectionManagerInit | undefined
   /** Identify agent string. */
   userAgent?: string | undefined
   signal?: AbortSignal | undefined
 }
 
 export type AgoraNode = Libp2p<{ identify: unknown; ping: Ping; dht: KadDHT }>
+
+/** The key of each node this factory made (libp2p does not expose it), for signing descriptors. */
+const nodeKeys = new WeakMap<object, PrivateKey>()
+
+/**
+ * The private key of a node made by {@link createAgoraNode}, or `undefined` for other nodes.
+ * Used to sign what the node publishes (its server descriptors).
+ *
+ * @example
+ * ```ts
+ * const node = await createAgoraNode()
+ * const signature = await nodePrivateKey(node)!.sign(new TextEncoder().encode('hello'))
+ * ```
+ */
+export function nodePrivateKey(node: object): PrivateKey | undefined {
+  return nodeKeys.get(node)
+}
 
 /**
  * Creates and starts a libp2p node with Agora's recommended stack (spec §7.1): TCP (+ WebSockets,
@@ -54,10 +80,12 @@ export type AgoraNode = Libp2p<{ identify: unknown; ping: Ping; dht: KadDHT }>
 export async function createAgoraNode(options: AgoraNodeOptions = {}): Promise<AgoraNode> {
   options.signal?.throwIfAborted()
   const listen = options.listen ?? ['/ip4/127.0.0.1/tcp/0']
-  const privateKey = options.privateKey ?? (options.keyFile ? await loadOrCreateKey(options.keyFile) : undefined)
+  const privateKey =
+    options.privateKey ?? (options.keyFile ? await loadOrCreateKey(options.keyFile) : await generateKeyPair('Ed25519'))
   const node = await createLibp2p({
-    ...(privateKey ? { privateKey } : {}),
+    privateKey,
     addresses: { listen },
+    ...(options.connectionManager ? { connectionManager: options.connectionManager } : {}),
     transports: [tcp(), webSockets(), memory()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -73,6 +101,7 @@ export async function createAgoraNode(options: AgoraNodeOptions = {}): Promise<A
       }),
     },
   })
+  nodeKeys.set(node, privateKey)
   if (options.mdns) {
     // libp2p v3 does not dial peers that discovery finds: do it, so the DHT learns them.
     node.addEventListener('peer:discovery', (evt) => {
@@ -80,7 +109,15 @@ export async function createAgoraNode(options: AgoraNodeOptions = {}): Promise<A
     })
   }
   for (const addr of options.bootstrap ?? []) {
-    await node.dial(multiaddr(addr), { signal: options.signal ?? AbortSignal.timeout(10_000) })
+    try {
+      await node.dial(multiaddr(addr), { signal: options.signal ?? AbortSignal.timeout(10_000) })
+    } catch (err) {
+      await Promise.resolve(node.stop()).catch(() => {}) // do not leak a started node
+      throw new AgoraError('CONNECTION', `cannot reach bootstrap peer ${addr}: ${(err as Error).message}`, {
+        cause: err,
+        data: { bootstrap: addr },
+      })
+    }
   }
   return node as unknown as AgoraNode
 }
