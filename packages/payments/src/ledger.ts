@@ -42,6 +42,8 @@ export type NewCharge = Pick<Charge, 'requestKey' | 'caller' | 'resource' | 'amo
   status?: ChargeStatus
   proofKey?: string | null
   proof?: unknown
+  /** The handler's output, when the charge is first written after the handler ran. */
+  result?: unknown
 }
 
 export interface ChargePatch {

@@ -69,4 +69,10 @@ export interface PaymentRail {
   proofKey(payload: PaymentPayload): string
   verify(payload: PaymentPayload, requirements: PaymentRequirements, options?: RailCallOptions): Promise<VerifyOutcome>
   settle(payload: PaymentPayload, requirements: PaymentRequirements, options?: RailCallOptions): Promise<SettleOutcome>
+  /**
+   * Optional: the settlement of this payment if it already happened (e.g. EIP-3009
+   * `authorizationState` on chain), or undefined when it did not. Lets the engine recover a charge
+   * whose settlement landed but whose ledger update was lost to a crash or a timed-out settle.
+   */
+  settlement?(payload: PaymentPayload, options?: RailCallOptions): Promise<SettleOutcome | undefined>
 }

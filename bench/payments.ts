@@ -1,0 +1,160 @@
+// bench:payments — a free call vs a paid call on the same Agora server, in one run, with the paid
+// call's time split into engine (ledger + gates), verify and settle. Real parts: the in-process
+// dev chain, the AgoraUSD token, the x402 facilitator code and a SQLite ledger file.
+//
+//   npm run bench:payments [-- --calls 60] [--json] [--synchronous normal]
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import { createSdkServer, createServer, silentLogger } from '@agora/core'
+import type { PaymentPayload, PaymentRail } from '@agora/payments'
+import { createPaymentEngine, sqliteLedger } from '@agora/payments'
+import { startDevchain, x402ExactRail } from '@agora/payments/evm'
+import { Client, InMemoryTransport } from '@modelcontextprotocol/client'
+import { x402Client } from '@x402/core/client'
+import { toClientEvmSigner } from '@x402/evm'
+import { ExactEvmScheme } from '@x402/evm/exact/client'
+import { privateKeyToAccount } from 'viem/accounts'
+import { z } from 'zod'
+
+const { values: flags } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '60' },
+    json: { type: 'boolean', default: false },
+    synchronous: { type: 'string', default: 'full' },
+  },
+})
+const CALLS = Number(flags.calls)
+const log = (s: string) => {
+  if (!flags.json) process.stderr.write(`${s}\n`)
+}
+
+const devchain = await startDevchain({ port: 0 })
+const dir = mkdtempSync(join(tmpdir(), 'agora-bench-pay-'))
+const payer = privateKeyToAccount(devchain.accounts[2]!.privateKey)
+
+// Time the rail's two chain calls, so engine time = paid − free − verify − settle.
+const inner = x402ExactRail({
+  facilitator: devchain.facilitator,
+  payTo: devchain.accounts[7]!.address,
+  network: devchain.chain.network,
+  assets: { USDC: devchain.token },
+})
+let verifyMs = 0
+let settleMs = 0
+const rail: PaymentRail = {
+  ...inner,
+  async verify(p, r, o) {
+    const t = performance.now()
+    try {
+      return await inner.verify(p, r, o)
+    } finally {
+      verifyMs = performance.now() - t
+    }
+  },
+  async settle(p, r, o) {
+    const t = performance.now()
+    try {
+      return await inner.settle(p, r, o)
+    } finally {
+      settleMs = performance.now() - t
+    }
+  },
+}
+const ledger = await sqliteLedger({ path: join(dir, 'charges.db'), synchronous: flags.synchronous as 'full' | 'normal' })
+const server = createServer({ name: 'bench', version: '1.0.0' })
+  .payments(createPaymentEngine({ ledger, rails: [rail] }))
+  .tool('free', { input: z.object({ city: z.string() }) }, ({ city }) => `sunny in ${city}`)
+  .tool('paid', { input: z.object({ city: z.string() }), price: '0.01 USDC' }, ({ city }) => `sunny in ${city}`)
+const [a, b] = InMemoryTransport.createLinkedPair()
+await createSdkServer(server, { logger: silentLogger }).connect(a)
+const client = new Client({ name: 'bench', version: '1.0.0' })
+await client.connect(b)
+
+// Sign the proofs up front: signing is the payer's cost, not the server's.
+log(`signing ${CALLS + 5} payment authorizations …`)
+const challenge = (
+  await client.callTool({ name: 'paid', arguments: { city: 'Oslo' }, _meta: { 'agora/payment-form': 'x402-mcp' } })
+).structuredContent
+const signer = new x402Client()
+  .register('eip155:31337', new ExactEvmScheme(toClientEvmSigner(payer, devchain.chain.publicClient as never)))
+  .setSpendControls({ allowedAssets: true })
+const proofs: PaymentPayload[] = []
+for (let i = 0; i < CALLS + 5; i++)
+  proofs.push((await signer.createPaymentPayload(challenge as never)) as unknown as PaymentPayload)
+
+const time = async (fn: () => Promise<unknown>) => {
+  const t = performance.now()
+  await fn()
+  return performance.now() - t
+}
+const free: number[] = []
+const paid: number[] = []
+const verify: number[] = []
+const settle: number[] = []
+for (let i = 0; i < 5; i++) {
+  await client.callTool({ name: 'free', arguments: { city: 'Oslo' } })
+  await client.callTool({ name: 'paid', arguments: { city: 'Oslo' }, _meta: { 'x402/payment': proofs.pop() } })
+}
+log(`measuring ${CALLS} free and ${CALLS} paid calls (interleaved) …`)
+for (let i = 0; i < CALLS; i++) {
+  free.push(await time(() => client.callTool({ name: 'free', arguments: { city: 'Oslo' } })))
+  const proof = proofs.pop()
+  const ms = await time(async () => {
+    const r = await client.callTool({ name: 'paid', arguments: { city: 'Oslo' }, _meta: { 'x402/payment': proof } })
+    if (!(r._meta as Record<string, { success?: boolean }> | undefined)?.['x402/payment-response']?.success) {
+      throw new Error(`paid call was not settled: ${JSON.stringify(r)}`)
+    }
+  })
+  paid.push(ms)
+  verify.push(verifyMs)
+  settle.push(settleMs)
+}
+const engine = paid.map((p, i) => p - (free[i] ?? 0) - (verify[i] ?? 0) - (settle[i] ?? 0))
+
+const q = (xs: number[], p: number) => {
+  const s = [...xs].sort((x, y) => x - y)
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN
+}
+const row = (name: string, xs: number[]) => ({ name, p50: q(xs, 0.5), p90: q(xs, 0.9) })
+const rows = [
+  row('free call', free),
+  row('paid call', paid),
+  row('  verify', verify),
+  row('  settle', settle),
+  row('  engine', engine),
+]
+const verifySettle = verify.map((v, i) => v + (settle[i] ?? 0))
+const result = {
+  calls: CALLS,
+  synchronous: flags.synchronous,
+  rows,
+  ratioPaidToFree: q(paid, 0.5) / q(free, 0.5),
+  verifySettleP50: q(verifySettle, 0.5),
+  engineP50: q(engine, 0.5),
+  targets: { engineMs: 0.5, verifySettleMs: 15 },
+}
+
+await client.close()
+await ledger.close()
+await devchain.close()
+rmSync(dir, { recursive: true, force: true })
+
+if (flags.json) {
+  process.stdout.write(`${JSON.stringify(result)}\n`)
+} else {
+  const f = (n: number) => n.toFixed(2).padStart(8)
+  console.log(
+    `\nbench:payments — ${CALLS} calls each, SQLite ledger (synchronous=${flags.synchronous}), x402 exact on the in-process chain\n`,
+  )
+  console.log('                  p50 ms   p90 ms')
+  for (const r of rows) console.log(`${r.name.padEnd(16)}${f(r.p50)} ${f(r.p90)}`)
+  console.log(`\npaid / free (p50):        ${result.ratioPaidToFree.toFixed(1)}×`)
+  const pass = (ok: boolean) => (ok ? 'PASS' : 'FAIL')
+  console.log(
+    `verify + settle p50:      ${result.verifySettleP50.toFixed(2)} ms  (target ≤ 15 ms)  ${pass(result.verifySettleP50 <= 15)}`,
+  )
+  console.log(`engine overhead p50:      ${result.engineP50.toFixed(2)} ms  (target ≤ 0.5 ms) ${pass(result.engineP50 <= 0.5)}`)
+}
