@@ -12,9 +12,12 @@
 import { Command, CommanderError } from 'commander'
 import { callCommand } from './commands/call.ts'
 import { devCommand } from './commands/dev.ts'
+import { devchainCommand } from './commands/devchain.ts'
+import { discoverCommand } from './commands/discover.ts'
 import { initCommand } from './commands/init.ts'
 import { serveCommand } from './commands/serve.ts'
 import { toolsCommand } from './commands/tools.ts'
+import { walletCommand } from './commands/wallet.ts'
 import { EXIT, reportError } from './errors.ts'
 import { VERSION } from './paths.ts'
 
@@ -25,7 +28,16 @@ export function createProgram(): Command {
     .version(VERSION, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions()
-  for (const command of [initCommand(), serveCommand(), devCommand(), toolsCommand(), callCommand()]) {
+  for (const command of [
+    initCommand(),
+    serveCommand(),
+    devCommand(),
+    devchainCommand(),
+    toolsCommand(),
+    callCommand(),
+    discoverCommand(),
+    walletCommand(),
+  ]) {
     program.addCommand(command)
   }
   program.commands.forEach((c) => {

@@ -76,3 +76,19 @@ export function connectOptions(flags: ConnectionFlags): ConnectOptions {
     clientInfo: { name: 'agora-cli', version: VERSION },
   }
 }
+
+/** Checks a multiaddr flag value (`/ip4/127.0.0.1/tcp/4001…`); full parsing happens when it is used. */
+export function parseMultiaddr(text: string, flag = '--p2p'): string {
+  if (!/^\/[a-z0-9]+\/\S+$/i.test(text)) {
+    throw new UsageError(`${flag} expects a multiaddr such as /ip4/127.0.0.1/tcp/4001, got ${JSON.stringify(text)}`)
+  }
+  return text
+}
+
+/** Collects repeated `--bootstrap <multiaddr>` flags. */
+export function collectBootstrap(text: string, previous: string[] = []): string[] {
+  if (!/\/p2p\/\w+$/.test(text)) {
+    throw new UsageError(`--bootstrap expects a multiaddr ending in /p2p/<PeerId>, got ${JSON.stringify(text)}`)
+  }
+  return [...previous, parseMultiaddr(text, '--bootstrap')]
+}

@@ -56,3 +56,24 @@ export async function startServices<Info>(services: readonly Service<Info>[]): P
   }
   return { started: running.map(({ name, info }) => ({ name, info })), stop }
 }
+
+/**
+ * The same service, calling `listener` with its info once it has started (e.g. to hand an HTTP
+ * URL to a service that starts later).
+ *
+ * @example
+ * ```ts
+ * const urls = new Map<string, string>()
+ * const http = onStarted(httpService(def, listen), (info) => urls.set(info.name, info.http))
+ * ```
+ */
+export function onStarted<Info>(service: Service<Info>, listener: (info: Info) => void): Service<Info> {
+  return {
+    name: service.name,
+    async start() {
+      const started = await service.start()
+      listener(started.info)
+      return started
+    },
+  }
+}

@@ -19,9 +19,14 @@ export interface RunResult {
 }
 
 /** Runs a command to completion (killed after `timeoutMs`). */
-export function run(command: string, args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? repo(''), env: ENV, stdio: ['ignore', 'pipe', 'pipe'] })
+    const env = { ...ENV, ...options.env }
+    const child = spawn(command, args, { cwd: options.cwd ?? repo(''), env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => {
@@ -40,7 +45,8 @@ export function run(command: string, args: string[], options: { cwd?: string; ti
 }
 
 /** Runs `node bin/agora.js …`. */
-export const agora = (args: string[], options?: { cwd?: string; timeoutMs?: number }) => run('node', [AGORA, ...args], options)
+export const agora = (args: string[], options?: { cwd?: string; timeoutMs?: number; env?: Record<string, string> }) =>
+  run('node', [AGORA, ...args], options)
 
 /** A long-running process (`serve`, `dev`) and the JSON object on its first stdout line. */
 export interface Started<Ready> {

@@ -13,6 +13,8 @@ import { Client } from '@modelcontextprotocol/client'
 import pkg from '../package.json' with { type: 'json' }
 import { toClientError } from './errors.ts'
 import { orderedTransport } from './ordered-transport.ts'
+import type { PaymentHook } from './payments.ts'
+import { payForCall } from './payments.ts'
 import { parseTarget, schemeFor } from './targets/registry.ts'
 import type { Target } from './targets/types.ts'
 
@@ -32,6 +34,11 @@ export interface ConnectOptions {
   clientInfo?: Implementation | undefined
   /** Bound on the handshake, and the default bound on every request. Default 30 s. */
   timeoutMs?: number | undefined
+  /**
+   * Pays for priced tools: asked whenever a call comes back with a payment challenge, then the
+   * call is retried once with its proof. Without one, a challenge fails with `PAYMENT_REQUIRED`.
+   */
+  payments?: PaymentHook | undefined
 }
 
 /** Per-request options. */
@@ -54,6 +61,12 @@ export interface AgoraClient {
   /** The underlying SDK client, for anything this interface does not cover. */
   readonly sdk: Client
   listTools(options?: RequestOptions): Promise<Tool[]>
+  /**
+   * Calls a tool. A priced tool's payment challenge goes to the `payments` hook and the call is
+   * retried once with its proof; the paid result keeps `_meta["x402/payment-response"]` and
+   * `_meta["agora/receipt"]`. Without a hook (or when it declines) this throws `PAYMENT_REQUIRED`
+   * with the server's terms in `data.paymentRequired`.
+   */
   callTool(name: string, args?: Record<string, unknown>, options?: RequestOptions): Promise<CallToolResult>
   listResources(options?: RequestOptions): Promise<Resource[]>
   readResource(uri: string, options?: RequestOptions): Promise<ReadResourceResult>
@@ -130,7 +143,14 @@ export async function connect(target: string | Target, options: ConnectOptions =
     sdk,
     listTools: (o) => guard(o, async (r) => (await sdk.listTools({ ...meta }, r)).tools),
     callTool: (name, args = {}, o) =>
-      guard(o, (r) => sdk.callTool({ name, arguments: args, ...meta }, r) as Promise<CallToolResult>),
+      payForCall(
+        (paid) =>
+          guard(o, (r) => {
+            const params = paid ? { ...meta, _meta: { ...opened.meta, ...paid } } : meta
+            return sdk.callTool({ name, arguments: args, ...params }, r) as Promise<CallToolResult>
+          }),
+        { tool: name, target: where, hook: options.payments, signal: o?.signal },
+      ),
     listResources: (o) => guard(o, async (r) => (await sdk.listResources({ ...meta }, r)).resources),
     readResource: (uri, o) => guard(o, (r) => sdk.readResource({ uri, ...meta }, r)),
     listPrompts: (o) => guard(o, async (r) => (await sdk.listPrompts({ ...meta }, r)).prompts),

@@ -17,12 +17,33 @@ export { connect, DEFAULT_TIMEOUT_MS } from './connect.ts'
 export { toClientError } from './errors.ts'
 export { contentText } from './format.ts'
 export { orderedTransport } from './ordered-transport.ts'
+export type {
+  PaidCallContext,
+  PaymentChallenge,
+  PaymentChoice,
+  PaymentForm,
+  PaymentHook,
+  PaymentOffer,
+  PaymentOutcome,
+  PaymentRequired,
+} from './payments.ts'
+export {
+  challengeInError,
+  challengeInResult,
+  isPaymentRequired,
+  PAYMENT_META_KEY,
+  PAYMENT_RESPONSE_META_KEY,
+  payForCall,
+  RECEIPT_META_KEY,
+} from './payments.ts'
 export { httpScheme } from './targets/http.ts'
+export { p2pScheme } from './targets/p2p.ts'
 export { parseTarget, registerTargetScheme, schemeFor, targetSchemes } from './targets/registry.ts'
 export { API_KEY_META, splitCommandLine, stdioScheme } from './targets/stdio.ts'
 export type {
   HttpTarget,
   OpenedTransport,
+  P2pTarget,
   StdioTarget,
   Target,
   TargetKinds,

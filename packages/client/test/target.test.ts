@@ -67,7 +67,7 @@ describe('registerTargetScheme', () => {
         return { transport: client }
       },
     })
-    expect(targetSchemes().map((s) => s.kind)).toEqual(['http', 'stdio', 'memory'])
+    expect(targetSchemes().map((s) => s.kind)).toEqual(['http', 'stdio', 'p2p', 'memory'])
     const target: Target = parseTarget('memory:one')
     expect(target).toEqual({ kind: 'memory', name: 'one' })
     const client = await connect(target)

@@ -1,47 +1,96 @@
 import { existsSync } from 'node:fs'
+import type { AgoraServer } from '@agora/core'
 import type { DevFlags } from '../commands/dev.ts'
-import { DEV_BASE_PORT, DEV_EXAMPLES, DEV_HOST } from '../defaults.ts'
+import { DEV_BASE_PORT, DEV_EXAMPLES, DEV_HOST, DEV_P2P_PORT, DEVCHAIN_PORT } from '../defaults.ts'
 import { definitionToolLines } from '../describe.ts'
+import type { DevP2pInfo } from '../dev-p2p.ts'
+import { devP2p } from '../dev-p2p.ts'
+import { devPaymentLines, devPayTryLine, withDevPayments } from '../dev-payments.ts'
+import type { DevchainInfo } from '../devchain-service.ts'
+import { devchainLines, devchainService } from '../devchain-service.ts'
 import type { HttpServiceInfo } from '../http-service.ts'
 import { httpService } from '../http-service.ts'
 import { untilStopped } from '../lifecycle.ts'
 import { loadServer } from '../load.ts'
 import { repoPath } from '../paths.ts'
 import type { Service } from '../services.ts'
-import { startServices } from '../services.ts'
+import { onStarted, startServices } from '../services.ts'
 
 /**
  * `agora dev`: starts the local network's services in order and stops them in reverse on a
- * signal. Today the example servers; later a relay, a DHT bootstrap node and a dev chain.
+ * signal: the dev chain (payments), the example servers over HTTP, then a DHT bootstrap node and the
+ * examples over libp2p (announced on the DHT); later a relay.
  */
 export async function dev(flags: DevFlags): Promise<void> {
   const base = flags.port ?? DEV_BASE_PORT
   const examples = DEV_EXAMPLES.filter((e) => existsSync(repoPath(e.path)))
   const services: Service<HttpServiceInfo>[] = []
+  const defs: AgoraServer[] = []
+  const httpUrls = new Map<string, string>()
   for (const [i, example] of examples.entries()) {
     const def = await loadServer(repoPath(example.path))
-    services.push(
-      httpService(
-        def,
-        { host: DEV_HOST, port: base === 0 ? 0 : base + i },
-        'is agora dev already running? --port 0 picks free ports',
-      ),
+    defs.push(def)
+    const http = httpService(
+      def,
+      { host: DEV_HOST, port: base === 0 ? 0 : base + i },
+      'is agora dev already running? --port 0 picks free ports',
     )
+    services.push(onStarted(http, (info) => httpUrls.set(info.name, info.http)))
   }
+  const p2p =
+    flags.p2p === false
+      ? undefined
+      : await devP2p(defs, {
+          port: base === 0 ? 0 : DEV_P2P_PORT,
+          busyHint: '--port 0 picks free ports',
+          endpoints: (name) => {
+            const url = httpUrls.get(name)
+            return url ? [{ transport: 'streamable-http', url }] : []
+          },
+        })
+  const chain =
+    flags.devchain === false
+      ? []
+      : [
+          withDevPayments(
+            devchainService(
+              { host: DEV_HOST, port: base === 0 ? 0 : DEVCHAIN_PORT },
+              'is agora dev already running? --port 0 picks free ports',
+            ),
+            defs,
+          ),
+        ]
   const stopped = untilStopped() // before the ready line: its reader may stop us at once
-  const group = await startServices(services)
-  const servers = group.started.map((s) => s.info)
+  const group = await startServices<unknown>([...chain, ...services, ...(p2p?.services ?? [])])
+  const devchain = chain.length ? (group.started[0]?.info as DevchainInfo) : undefined
+  const servers = group.started.slice(chain.length, chain.length + services.length).map((s) => s.info as HttpServiceInfo)
+  const p2pInfo = p2p?.info()
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ event: 'ready', servers: servers.map(({ name, http }) => ({ name, http })) })}\n`)
+    const ready = {
+      event: 'ready',
+      servers: servers.map(({ name, http }) => ({
+        name,
+        http,
+        ...(p2pInfo?.servers.has(name) ? { p2p: p2pInfo.servers.get(name) } : {}),
+      })),
+      ...(devchain ? { devchain } : {}),
+      ...(p2pInfo ? { p2p: { bootstrap: p2pInfo.bootstrap } } : {}),
+    }
+    process.stdout.write(`${JSON.stringify(ready)}\n`)
   } else {
-    process.stderr.write(banner(servers, examples))
+    process.stderr.write(banner(servers, examples, devchain, p2pInfo))
   }
   await stopped
   if (!flags.json) process.stderr.write('agora: stopping\n')
   await group.stop((name, err) => process.stderr.write(`agora: stopping ${name} failed: ${String(err)}\n`))
 }
 
-function banner(servers: HttpServiceInfo[], examples: ReadonlyArray<(typeof DEV_EXAMPLES)[number]>): string {
+function banner(
+  servers: HttpServiceInfo[],
+  examples: ReadonlyArray<(typeof DEV_EXAMPLES)[number]>,
+  devchain: DevchainInfo | undefined,
+  p2p: DevP2pInfo | undefined,
+): string {
   const width = Math.max(...servers.map((s) => s.name.length))
   const lines = ['Agora dev network is up:', '']
   for (const s of servers) {
@@ -49,11 +98,24 @@ function banner(servers: HttpServiceInfo[], examples: ReadonlyArray<(typeof DEV_
     const priced = tools.filter((t) => t.price).length
     lines.push(`  ${s.name.padEnd(width)}  ${s.http}   ${tools.length} tools${priced ? `, ${priced} priced` : ''}`)
   }
+  if (devchain) lines.push('', 'Dev chain (payments):', ...devchainLines(devchain), ...devPaymentLines(devchain))
+  if (p2p) {
+    lines.push('', 'libp2p (MCP over /mcp/1.0.0, announced on the DHT):', `  DHT bootstrap  ${p2p.bootstrap}`)
+    for (const [name, { addrs }] of p2p.servers) lines.push(`  ${name.padEnd(width)}  ${addrs[0] ?? ''}`)
+  }
   lines.push('', 'Try:')
   for (const [i, s] of servers.entries()) {
     const example = examples[i]?.try
     lines.push(`  npx agora tools ${s.http}`)
     if (example) lines.push(`  npx agora call ${s.http} ${example.tool} --args '${example.args}'`)
+    const pay = devchain && devPayTryLine(devchain, s.name, s.http, examples[i]?.pay)
+    if (pay) lines.push(`  ${pay}`)
+  }
+  if (p2p) {
+    const isDefault = p2p.bootstrap.startsWith(`/ip4/127.0.0.1/tcp/${DEV_P2P_PORT}/`)
+    lines.push(`  npx agora discover --p2p${isDefault ? '' : ` --bootstrap ${p2p.bootstrap}`} --capability tools`)
+    const [name, first] = [...p2p.servers][0] ?? []
+    if (name && first?.addrs[0]) lines.push(`  npx agora tools p2p:${first.addrs[0]}   # ${name}, over libp2p`)
   }
   lines.push('', 'Stop with Ctrl-C.', '')
   return `${lines.join('\n')}\n`

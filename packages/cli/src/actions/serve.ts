@@ -2,21 +2,46 @@ import { serveStdio } from '@agora/core/stdio'
 import type { ServeFlags } from '../commands/serve.ts'
 import { DEFAULT_HTTP } from '../defaults.ts'
 import { definitionToolLines, formatToolLines } from '../describe.ts'
+import { UsageError } from '../errors.ts'
 import type { HttpServiceInfo } from '../http-service.ts'
 import { httpService } from '../http-service.ts'
 import { untilStopped } from '../lifecycle.ts'
 import { loadServer } from '../load.ts'
 import { parseHostPort } from '../options.ts'
+import type { P2pServiceInfo } from '../p2p-service.ts'
 import type { Service } from '../services.ts'
 import { startServices } from '../services.ts'
 
+type ServeInfo = Partial<HttpServiceInfo> & Partial<Pick<P2pServiceInfo, 'p2p'>>
+
 /** `agora serve`: loads the module, serves it until a signal (or stdin closing under --stdio). */
 export async function serve(module: string, flags: ServeFlags): Promise<void> {
-  const wantHttp = flags.http !== undefined || !flags.stdio
+  const wantHttp = flags.http !== undefined || (!flags.stdio && flags.p2p === undefined)
   const listen = parseHostPort(typeof flags.http === 'string' ? flags.http : DEFAULT_HTTP)
+  if (flags.p2p === undefined && (flags.bootstrap || flags.keyFile || flags.dhtProtocol)) {
+    throw new UsageError('--bootstrap, --key-file and --dht-protocol go with --p2p <multiaddr>')
+  }
   const def = await loadServer(module)
-  const services: Service<Partial<HttpServiceInfo>>[] = []
-  if (wantHttp) services.push(httpService(def, listen, 'is it already running? --http 127.0.0.1:0 picks a free port'))
+  const services: Service<ServeInfo>[] = []
+  let httpUrl: string | undefined
+  if (wantHttp) {
+    const http = httpService(def, listen, 'is it already running? --http 127.0.0.1:0 picks a free port')
+    services.push({
+      name: http.name,
+      async start() {
+        const started = await http.start()
+        httpUrl = started.info.http
+        return started
+      },
+    })
+  }
+  if (flags.p2p !== undefined) {
+    const { p2pService } = await import('../p2p-service.ts')
+    const p2p = { listen: [flags.p2p], bootstrap: flags.bootstrap, keyFile: flags.keyFile, dhtProtocol: flags.dhtProtocol }
+    // The descriptor announced on the DHT also lists the HTTP endpoint, when there is one.
+    const endpoints = () => (httpUrl ? [{ transport: 'streamable-http' as const, url: httpUrl }] : [])
+    services.push(p2pService(def, { ...p2p, endpoints }, 'is it already running? --p2p /ip4/127.0.0.1/tcp/0 picks a free port'))
+  }
   if (flags.stdio) {
     services.push({
       name: 'stdio',
@@ -32,12 +57,18 @@ export async function serve(module: string, flags: ServeFlags): Promise<void> {
   })
   const group = await startServices(services)
   const http = group.started.find((s) => s.info.http)?.info.http
+  const p2p = group.started.find((s) => s.info.p2p)?.info.p2p
 
   // stdout belongs to the protocol under --stdio; everything for people goes to stderr.
-  const ready = { event: 'ready', ...(http ? { http } : {}), ...(flags.stdio ? { stdio: true } : {}) }
+  const ready = {
+    event: 'ready',
+    ...(http ? { http } : {}),
+    ...(p2p ? { p2p: { peerId: p2p.peerId, addrs: p2p.addrs } } : {}),
+    ...(flags.stdio ? { stdio: true } : {}),
+  }
   const line = JSON.stringify({ ...ready, name: def.info.name, version: def.info.version, pid: process.pid })
   if (flags.json) (flags.stdio ? process.stderr : process.stdout).write(`${line}\n`)
-  else process.stderr.write(banner(def.info.name, def.info.version, http, !!flags.stdio, definitionToolLines(def)))
+  else process.stderr.write(banner(def.info.name, def.info.version, http, p2p, !!flags.stdio, definitionToolLines(def)))
 
   const reason = await stopped
   if (!flags.json && reason !== 'stdin closed') process.stderr.write(`agora: ${reason}, stopping\n`)
@@ -48,14 +79,20 @@ function banner(
   name: string,
   version: string,
   http: string | undefined,
+  p2p: P2pServiceInfo['p2p'] | undefined,
   stdio: boolean,
   tools: ReturnType<typeof definitionToolLines>,
 ) {
   const lines = [`agora: serving ${name} ${version}`]
   if (http) lines.push(`  MCP endpoint  ${http}`)
+  if (p2p) {
+    lines.push(`  libp2p peer   ${p2p.peerId} (announced on the DHT as ${name})`)
+    for (const addr of p2p.addrs) lines.push(`                ${addr}`)
+  }
   if (stdio) lines.push('  stdio         on stdin/stdout')
   lines.push(`  tools (${tools.length}):`, ...formatToolLines(tools, '    '))
   if (http) lines.push('', `Try:  agora tools ${http}`)
+  if (p2p?.addrs[0]) lines.push(`${http ? '     ' : '\nTry: '} agora tools p2p:${p2p.addrs[0]}`)
   lines.push('Stop with Ctrl-C.', '')
   return `${lines.join('\n')}\n`
 }

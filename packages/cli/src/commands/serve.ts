@@ -1,19 +1,35 @@
 import { Command } from 'commander'
 import { DEFAULT_HTTP } from '../defaults.ts'
+import { collectBootstrap, parseMultiaddr } from '../options.ts'
 
 export interface ServeFlags {
   http?: string | true
   stdio?: boolean
+  /** Listen multiaddr for MCP over libp2p. */
+  p2p?: string
+  bootstrap?: string[]
+  keyFile?: string
+  dhtProtocol?: string
   json?: boolean
 }
 
 /** `agora serve <module>`: serve a module's default-exported Agora server. */
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('serve the Agora server a module exports by default, over HTTP and/or stdio')
+    .description('serve the Agora server a module exports by default, over HTTP, stdio and/or libp2p')
     .argument('<module>', 'a .ts or .js file whose default export is createServer(...)')
     .option('--http [host:port]', `serve Streamable HTTP (default ${DEFAULT_HTTP}; port 0 picks a free one)`)
     .option('--stdio', 'serve on stdin/stdout (stdout then carries the protocol only)')
+    .option('--p2p <multiaddr>', 'serve MCP over libp2p here and announce it on the DHT, e.g. /ip4/127.0.0.1/tcp/0', (v) =>
+      parseMultiaddr(v),
+    )
+    .option(
+      '--bootstrap <multiaddr>',
+      'with --p2p: a DHT peer to join through, ending in /p2p/<PeerId> (repeatable)',
+      collectBootstrap,
+    )
+    .option('--key-file <path>', 'with --p2p: keep the node key here, so the PeerId survives restarts (created if missing)')
+    .option('--dht-protocol <id>', 'with --p2p: a private DHT protocol id (default /agora/kad/1.0.0)')
     .option('--json', 'print one JSON ready line instead of the banner')
     .addHelpText(
       'after',
@@ -21,7 +37,9 @@ export function serveCommand(): Command {
 Examples:
   agora serve src/server.ts                       # HTTP on ${DEFAULT_HTTP}
   agora serve src/server.ts --http 127.0.0.1:0 --json
-  agora serve src/server.ts --stdio               # for MCP clients that spawn servers`,
+  agora serve src/server.ts --stdio               # for MCP clients that spawn servers
+  agora serve src/server.ts --p2p /ip4/127.0.0.1/tcp/0 --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…
+  agora serve src/server.ts --http 127.0.0.1:3000 --p2p /ip4/0.0.0.0/tcp/4002 --key-file .agora/node.key`,
     )
     .action(async (module: string, flags: ServeFlags) => (await import('../actions/serve.ts')).serve(module, flags))
 }

@@ -1,23 +1,26 @@
 import { AgoraError } from '@agora/core/errors'
 import { httpScheme } from './http.ts'
+import { p2pScheme } from './p2p.ts'
 import { stdioScheme } from './stdio.ts'
 import type { Target, TargetKinds, TargetScheme } from './types.ts'
 
 const schemes = new Map<string, TargetScheme>([
   [httpScheme.kind, httpScheme as TargetScheme],
   [stdioScheme.kind, stdioScheme as TargetScheme],
+  [p2pScheme.kind, p2pScheme as TargetScheme],
 ])
 
 /**
  * Adds (or replaces) the scheme for a kind of target, so `parseTarget` and `connect` accept it.
- * Later packages register `p2p:` and `nostr:` this way.
+ * Later packages register `nostr:` this way.
  *
  * @example
  * ```ts
  * registerTargetScheme({
- *   kind: 'p2p', prefixes: ['p2p:'], usage: 'p2p:<multiaddr>',
- *   parse: (text) => ({ kind: 'p2p', multiaddr: text.slice(4) }),
- *   open: async (target) => ({ transport: await dialMcp(target.multiaddr) }),
+ *   kind: 'nostr', prefixes: ['nostr:'], usage: 'nostr:<pubkey>',
+ *   parse: (text) => ({ kind: 'nostr', pubkey: text.slice(6) }),
+ *   format: (target) => `nostr:${target.pubkey}`,
+ *   open: async (target) => ({ transport: await dialNostr(target.pubkey) }),
  * })
  * ```
  */
@@ -38,7 +41,8 @@ export function schemeFor(target: Target): TargetScheme {
 }
 
 /**
- * Parses a target string: `http(s)://…` or `stdio:<command line>` (more schemes as registered).
+ * Parses a target string: `http(s)://…`, `stdio:<command line>` or `p2p:<multiaddr>/p2p/<PeerId>`
+ * (more schemes as registered).
  *
  * @example
  * ```ts

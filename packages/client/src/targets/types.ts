@@ -14,6 +14,15 @@ export interface StdioTarget {
   readonly args: readonly string[]
 }
 
+/** An MCP-over-libp2p server: a multiaddr ending in `/p2p/<PeerId>`. */
+export interface P2pTarget {
+  readonly kind: 'p2p'
+  /** The multiaddr, `/p2p/<PeerId>` included, e.g. `/ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…`. */
+  readonly multiaddr: string
+  /** The PeerId the multiaddr names (Noise checks the peer really is it). */
+  readonly peerId: string
+}
+
 /**
  * Every kind of target, keyed by `kind`. Packages that add a transport extend it by declaration
  * merging, then register a {@link TargetScheme} for it:
@@ -21,13 +30,14 @@ export interface StdioTarget {
  * @example
  * ```ts
  * declare module '@agora/client' {
- *   interface TargetKinds { p2p: { kind: 'p2p'; multiaddr: string } }
+ *   interface TargetKinds { nostr: { kind: 'nostr'; pubkey: string } }
  * }
  * ```
  */
 export interface TargetKinds {
   http: HttpTarget
   stdio: StdioTarget
+  p2p: P2pTarget
 }
 
 /** A parsed target: where a server is and how to reach it. */
