@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AgoraServer } from '@agora/core'
 import { createSdkServer, createServer, silentLogger } from '@agora/core'
@@ -14,10 +12,10 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import type { Devchain } from '../src/evm/index.ts'
-import { agoraUsdAbi, httpFacilitator, startDevchain, tokenBalance, x402ExactRail } from '../src/evm/index.ts'
+import { agoraUsdAbi, httpFacilitator, tokenBalance, x402ExactRail } from '../src/evm/index.ts'
 import type { ChargeLedger, PaymentPayload, PaymentRail, PaymentRequirements } from '../src/index.ts'
 import { createPaymentEngine, sqliteLedger } from '../src/index.ts'
-import { handMadePayload } from './evm-helpers.ts'
+import { handMadePayload, startPaidChain } from './evm-helpers.ts'
 
 let devchain: Devchain
 let dir: string
@@ -28,23 +26,13 @@ let runs: string[]
 let ledgers: ChargeLedger[] = []
 let clients: Client[] = []
 
+let paid: Awaited<ReturnType<typeof startPaidChain>>
 beforeAll(async () => {
-  devchain = await startDevchain({ port: 0 })
-  payTo = devchain.accounts[7]!.address
+  paid = await startPaidChain('agora-engine-')
+  ;({ devchain, payTo, rail, dir } = paid)
   payer = privateKeyToAccount(devchain.accounts[2]!.privateKey)
-  rail = x402ExactRail({
-    facilitator: devchain.facilitator,
-    payTo,
-    network: devchain.chain.network,
-    assets: { USDC: devchain.token },
-    publicClient: devchain.chain.publicClient,
-  })
-  dir = mkdtempSync(join(tmpdir(), 'agora-engine-'))
 })
-afterAll(async () => {
-  await devchain?.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => paid?.close())
 afterEach(async () => {
   for (const c of clients) await c.close()
   for (const l of ledgers) await l.close()

@@ -91,3 +91,34 @@ export async function handMadePayload(
     },
   }
 }
+
+/**
+ * A dev chain with the token and facilitator, an x402 exact rail paying `accounts[7]`, and a temp
+ * dir for ledgers: what the engine and wallet tests all start from.
+ */
+export async function startPaidChain(prefix: string) {
+  const { mkdtempSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { startDevchain, x402ExactRail } = await import('../src/evm/index.ts')
+  const devchain = await startDevchain({ port: 0 })
+  const payTo = devchain.accounts[7]!.address
+  const rail = x402ExactRail({
+    facilitator: devchain.facilitator,
+    payTo,
+    network: devchain.chain.network,
+    assets: { USDC: devchain.token },
+    publicClient: devchain.chain.publicClient,
+  })
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  return {
+    devchain,
+    payTo,
+    rail,
+    dir,
+    async close() {
+      await devchain.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AgoraClient, PaymentHook } from '@agora/client'
 import { connect, contentText } from '@agora/client'
@@ -11,11 +9,12 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import type { Devchain } from '../src/evm/index.ts'
-import { startDevchain, tokenBalance, x402ExactRail } from '../src/evm/index.ts'
+import { tokenBalance } from '../src/evm/index.ts'
 import type { ChargeLedger, PaymentForm, PaymentRail } from '../src/index.ts'
 import { createPaymentEngine, sqliteLedger } from '../src/index.ts'
 import type { BudgetPolicy, PaymentRecord } from '../src/wallet/index.ts'
 import { evmPaymentHook, openPaymentRecord } from '../src/wallet/index.ts'
+import { startPaidChain } from './evm-helpers.ts'
 
 let devchain: Devchain
 let rail: PaymentRail
@@ -23,22 +22,12 @@ let payTo: `0x${string}`
 let dir: string
 let closers: Array<() => Promise<unknown>> = []
 
+let paid: Awaited<ReturnType<typeof startPaidChain>>
 beforeAll(async () => {
-  devchain = await startDevchain({ port: 0 })
-  payTo = devchain.accounts[7]!.address
-  rail = x402ExactRail({
-    facilitator: devchain.facilitator,
-    payTo,
-    network: devchain.chain.network,
-    assets: { USDC: devchain.token },
-    publicClient: devchain.chain.publicClient,
-  })
-  dir = mkdtempSync(join(tmpdir(), 'agora-wallet-hook-'))
+  paid = await startPaidChain('agora-wallet-hook-')
+  ;({ devchain, payTo, rail, dir } = paid)
 })
-afterAll(async () => {
-  await devchain?.close()
-  rmSync(dir, { recursive: true, force: true })
-})
+afterAll(() => paid?.close())
 afterEach(async () => {
   for (const close of closers.reverse()) await close()
   closers = []
