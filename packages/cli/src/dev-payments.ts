@@ -52,26 +52,19 @@ export function withDevPayments(chain: Service<DevchainInfo>, defs: readonly Ago
       }
       try {
         quietSqliteWarning()
-        const [{ createPaymentEngine, openLedger }, { AGORA_USD, httpFacilitator, x402ExactRail }, { chainReader }] =
-          await Promise.all([import('@agora/payments'), import('@agora/payments/evm'), import('@agora/payments/wallet')])
-        const rail = x402ExactRail({
-          facilitator: httpFacilitator(info.facilitatorUrl),
-          payTo,
-          network: info.network,
-          assets: {
-            [info.token.symbol]: {
-              address: info.token.address,
-              name: AGORA_USD.name,
-              version: AGORA_USD.version,
-              decimals: info.token.decimals,
-            },
-          },
-          publicClient: chainReader(info.rpcUrl),
-        })
+        const { AGORA_USD, x402Payments } = await import('@agora/payments/evm')
+        const asset = { ...info.token, name: AGORA_USD.name, version: AGORA_USD.version }
         for (const def of payable) {
-          const ledger = await openLedger(`sqlite:${join(ledgerDir, `${def.info.name.replace(/[^\w.-]/g, '_')}.db`)}`)
-          ledgers.push(ledger)
-          def.payments(createPaymentEngine({ ledger, rails: [rail] }))
+          const pay = await x402Payments({
+            payTo,
+            facilitatorUrl: info.facilitatorUrl,
+            network: info.network,
+            asset,
+            rpcUrl: info.rpcUrl,
+            ledger: `sqlite:${join(ledgerDir, `${def.info.name.replace(/[^\w.-]/g, '_')}.db`)}`,
+          })
+          ledgers.push(pay)
+          def.payments(pay.engine)
         }
       } catch (err) {
         await stop()

@@ -9,10 +9,12 @@ import { untilStopped } from '../lifecycle.ts'
 import { loadServer } from '../load.ts'
 import { parseHostPort } from '../options.ts'
 import type { P2pServiceInfo } from '../p2p-service.ts'
+import type { ServePaymentsInfo } from '../serve-payments.ts'
+import { paymentsService } from '../serve-payments.ts'
 import type { Service } from '../services.ts'
 import { startServices } from '../services.ts'
 
-type ServeInfo = Partial<HttpServiceInfo> & Partial<Pick<P2pServiceInfo, 'p2p'>>
+type ServeInfo = Partial<HttpServiceInfo> & Partial<Pick<P2pServiceInfo, 'p2p'>> & Partial<ServePaymentsInfo>
 
 /** `agora serve`: loads the module, serves it until a signal (or stdin closing under --stdio). */
 export async function serve(module: string, flags: ServeFlags): Promise<void> {
@@ -21,8 +23,14 @@ export async function serve(module: string, flags: ServeFlags): Promise<void> {
   if (flags.p2p === undefined && (flags.bootstrap || flags.keyFile || flags.dhtProtocol)) {
     throw new UsageError('--bootstrap, --key-file and --dht-protocol go with --p2p <multiaddr>')
   }
+  const paying = flags.payTo !== undefined
+  if (!paying && (flags.devchain || flags.facilitator || flags.network || flags.ledger || flags.paymentForm)) {
+    throw new UsageError('--devchain, --facilitator, --network, --ledger and --payment-form go with --pay-to <address>')
+  }
   const def = await loadServer(module)
   const services: Service<ServeInfo>[] = []
+  // Payments first: the servers must have their engine before they serve a call.
+  if (paying) services.push(await paymentsService(def, flags))
   let httpUrl: string | undefined
   if (wantHttp) {
     const http = httpService(def, listen, 'is it already running? --http 127.0.0.1:0 picks a free port')
@@ -58,6 +66,7 @@ export async function serve(module: string, flags: ServeFlags): Promise<void> {
   const group = await startServices(services)
   const http = group.started.find((s) => s.info.http)?.info.http
   const p2p = group.started.find((s) => s.info.p2p)?.info.p2p
+  const payments = group.started.find((s) => s.info.payments)?.info.payments
 
   // stdout belongs to the protocol under --stdio; everything for people goes to stderr.
   const ready = {
@@ -65,10 +74,18 @@ export async function serve(module: string, flags: ServeFlags): Promise<void> {
     ...(http ? { http } : {}),
     ...(p2p ? { p2p: { peerId: p2p.peerId, addrs: p2p.addrs } } : {}),
     ...(flags.stdio ? { stdio: true } : {}),
+    ...(payments ? { payments } : {}),
   }
   const line = JSON.stringify({ ...ready, name: def.info.name, version: def.info.version, pid: process.pid })
   if (flags.json) (flags.stdio ? process.stderr : process.stdout).write(`${line}\n`)
-  else process.stderr.write(banner(def.info.name, def.info.version, http, p2p, !!flags.stdio, definitionToolLines(def)))
+  else {
+    process.stderr.write(banner(def.info.name, def.info.version, http, p2p, !!flags.stdio, definitionToolLines(def)))
+    if (payments) {
+      process.stderr.write(
+        `  payments      x402 ${payments.symbol} on ${payments.network} to ${payments.payTo} (facilitator ${payments.facilitatorUrl}, ledger ${payments.ledger})\n`,
+      )
+    }
+  }
 
   const reason = await stopped
   if (!flags.json && reason !== 'stdin closed') process.stderr.write(`agora: ${reason}, stopping\n`)

@@ -1,6 +1,7 @@
 import { Command } from 'commander'
-import { DEFAULT_HTTP } from '../defaults.ts'
+import { DEFAULT_HTTP, DEVCHAIN_URL } from '../defaults.ts'
 import { collectBootstrap, parseMultiaddr } from '../options.ts'
+import { parseAddress, parseHttpUrl } from '../payment-options.ts'
 
 export interface ServeFlags {
   http?: string | true
@@ -10,6 +11,13 @@ export interface ServeFlags {
   bootstrap?: string[]
   keyFile?: string
   dhtProtocol?: string
+  /** Take x402 payments for priced tools, paid to this address. */
+  payTo?: string
+  devchain?: string
+  facilitator?: string
+  network?: string
+  ledger?: string
+  paymentForm?: string
   json?: boolean
 }
 
@@ -30,6 +38,18 @@ export function serveCommand(): Command {
     )
     .option('--key-file <path>', 'with --p2p: keep the node key here, so the PeerId survives restarts (created if missing)')
     .option('--dht-protocol <id>', 'with --p2p: a private DHT protocol id (default /agora/kad/1.0.0)')
+    .option('--pay-to <address>', 'take x402 payments for priced tools, paid to this EVM address', (v) =>
+      parseAddress(v, '--pay-to'),
+    )
+    .option('--devchain <url>', `with --pay-to: the Agora dev chain to settle on (default ${DEVCHAIN_URL})`, (v) =>
+      parseHttpUrl(v, '--devchain'),
+    )
+    .option('--facilitator <url>', 'with --pay-to: any x402 facilitator instead of the dev chain', (v) =>
+      parseHttpUrl(v, '--facilitator'),
+    )
+    .option('--network <caip2>', 'with --facilitator: the network it settles on, e.g. eip155:8453 (Base)')
+    .option('--ledger <url>', 'with --pay-to: where charges are kept (default sqlite:.agora/charges.db; postgres://… works)')
+    .option('--payment-form <form>', 'with --pay-to: how challenges are answered: sep-2009 (default), x402-mcp or x402-extension')
     .option('--json', 'print one JSON ready line instead of the banner')
     .addHelpText(
       'after',
@@ -39,7 +59,9 @@ Examples:
   agora serve src/server.ts --http 127.0.0.1:0 --json
   agora serve src/server.ts --stdio               # for MCP clients that spawn servers
   agora serve src/server.ts --p2p /ip4/127.0.0.1/tcp/0 --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…
-  agora serve src/server.ts --http 127.0.0.1:3000 --p2p /ip4/0.0.0.0/tcp/4002 --key-file .agora/node.key`,
+  agora serve src/server.ts --http 127.0.0.1:3000 --p2p /ip4/0.0.0.0/tcp/4002 --key-file .agora/node.key
+  agora serve src/server.ts --pay-to 0xYou…                      # paid tools on the agora dev chain
+  agora serve src/server.ts --pay-to 0xYou… --facilitator https://x402.org/facilitator --network eip155:84532`,
     )
     .action(async (module: string, flags: ServeFlags) => (await import('../actions/serve.ts')).serve(module, flags))
 }
