@@ -312,6 +312,35 @@ describe('payment engine: challenge → retry with proof, x402 exact on the loca
     expect(text(recovered)).toBe('sunny in Quito')
     expect(runs).toEqual([])
     expect(await reopened.get(stuck.id)).toMatchObject({ status: 'settled' })
+
+    // Crash after writing the charge, before settling: nothing moved on chain. The retry settles now
+    // (the payer authorized exactly this) and returns the stored output, without running again.
+    const info3 = await challenged(after, 'forecast', { city: 'Lagos' })
+    const proof3 = await payFor(info3)
+    const key3 = `local mcp://tool/forecast ${(await import('node:crypto'))
+      .createHash('sha256')
+      .update(JSON.stringify({ city: 'Lagos' }))
+      .digest('base64url')}`
+    const orphan = await reopened.create({
+      requestKey: key3,
+      proofKey: rail.proofKey(proof3),
+      caller: 'local',
+      resource: 'mcp://tool/forecast',
+      amount: '10000',
+      asset: devchain.token.address,
+      network: devchain.chain.network,
+      rail: rail.id,
+      status: 'authorized',
+      proof: proof3,
+      result: { content: [{ type: 'text', text: 'sunny in Lagos' }] },
+    })
+    const before = await balanceOf(payer.address)
+    const settledNow = await after.callTool({ name: 'forecast', arguments: { city: 'Lagos' }, _meta: { 'x402/payment': proof3 } })
+    expect(text(settledNow)).toBe('sunny in Lagos')
+    expect(settledNow._meta?.['x402/payment-response']).toMatchObject({ success: true })
+    expect(await balanceOf(payer.address)).toBe(before - 10000n)
+    expect(runs).toEqual([])
+    expect(await reopened.get(orphan.id)).toMatchObject({ status: 'settled' })
   })
 })
 

@@ -110,7 +110,7 @@ export function createPaymentEngine(options: PaymentEngineOptions): PaymentGatew
     const requestKey = `${inv.caller.id} ${resource.url} ${digest(inv.args)}`
 
     const existing = await ledger.findByProofKey(proofKey)
-    if (existing) return reuse(existing, requestKey, proof, offer.rail, form, required, signal)
+    if (existing) return reuse(existing, requestKey, proof, offer.req, offer.rail, form, required, signal)
 
     if (claims.has(proofKey)) {
       return challenge(form, required('invalid_transaction_state: this payment authorization is being used by another request'))
@@ -154,15 +154,48 @@ export function createPaymentEngine(options: PaymentEngineOptions): PaymentGatew
     existing: Charge,
     requestKey: string,
     proof: PaymentPayload,
+    req: PaymentRequirements,
     rail: PaymentRail,
     form: PaymentForm,
     required: (e?: string) => PaymentRequired,
     signal: AbortSignal,
   ): Promise<PaymentDecision> {
-    if (existing.status === 'authorized' && existing.requestKey === requestKey && existing.result && rail.settlement) {
+    const proofKey = existing.proofKey
+    const orphaned =
+      existing.status === 'authorized' &&
+      existing.requestKey === requestKey &&
+      existing.result &&
+      proofKey &&
+      !claims.has(proofKey)
+    if (orphaned && rail.settlement) {
+      // A charge with its output but no settlement, and no call of this process working on it: the
+      // server stopped between writing it and recording the settlement. Did the money move?
       const settlement = await rail.settlement(proof, { signal })
       if (settlement?.success) {
         existing = await ledger.transition(existing.id, ['authorized'], 'settled', { receipt: receiptOf(existing, settlement) })
+      } else {
+        // It did not: settle now. The payer authorized exactly this, and the output is stored.
+        claims.add(proofKey)
+        try {
+          const outcome = await rail
+            .settle(proof, req, { signal })
+            .catch(
+              (err: unknown): SettleOutcome => ({
+                success: false,
+                transaction: '',
+                network: req.network,
+                errorReason: (err as Error).message,
+              }),
+            )
+          existing = outcome.success
+            ? await ledger.transition(existing.id, ['authorized'], 'settled', { receipt: receiptOf(existing, outcome) })
+            : await ledger.transition(existing.id, ['authorized'], 'failed', {
+                error: outcome.errorReason ?? 'settlement failed',
+                result: null,
+              })
+        } finally {
+          claims.delete(proofKey)
+        }
       }
     }
     if (existing.status === 'settled' && existing.requestKey === requestKey) {
