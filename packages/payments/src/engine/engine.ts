@@ -177,16 +177,14 @@ export function createPaymentEngine(options: PaymentEngineOptions): PaymentGatew
         // It did not: settle now. The payer authorized exactly this, and the output is stored.
         claims.add(proofKey)
         try {
-          const outcome = await rail
-            .settle(proof, req, { signal })
-            .catch(
-              (err: unknown): SettleOutcome => ({
-                success: false,
-                transaction: '',
-                network: req.network,
-                errorReason: (err as Error).message,
-              }),
-            )
+          const outcome = await rail.settle(proof, req, { signal }).catch(
+            (err: unknown): SettleOutcome => ({
+              success: false,
+              transaction: '',
+              network: req.network,
+              errorReason: (err as Error).message,
+            }),
+          )
           existing = outcome.success
             ? await ledger.transition(existing.id, ['authorized'], 'settled', { receipt: receiptOf(existing, outcome) })
             : await ledger.transition(existing.id, ['authorized'], 'failed', {
