@@ -14,6 +14,7 @@ export {
   PAYMENT_META_KEY,
   PAYMENT_RESPONSE_META_KEY,
   readProof,
+  requestKeyOf,
   X402_EXTENSION,
 } from './engine/index.ts'
 export type { LedgerLocation, OpenLedgerOptions } from './ledger/open.ts'

@@ -14,7 +14,7 @@ import { z } from 'zod'
 import type { Devchain } from '../src/evm/index.ts'
 import { agoraUsdAbi, httpFacilitator, tokenBalance, x402ExactRail } from '../src/evm/index.ts'
 import type { ChargeLedger, PaymentPayload, PaymentRail, PaymentRequirements } from '../src/index.ts'
-import { createPaymentEngine, sqliteLedger } from '../src/index.ts'
+import { createPaymentEngine, requestKeyOf, sqliteLedger } from '../src/index.ts'
 import { handMadePayload, startPaidChain } from './evm-helpers.ts'
 
 let devchain: Devchain
@@ -109,6 +109,23 @@ async function payFor(info: {
     .register('eip155:31337', new ExactEvmScheme(toClientEvmSigner(payer, devchain.chain.publicClient as never)))
     .setSpendControls({ allowedAssets: true })
   return (await client.createPaymentPayload(info as never)) as unknown as PaymentPayload
+}
+
+/** A charge as a server that crashed mid-call leaves it: `authorized`, with the output stored. */
+function orphanCharge(ledger: ChargeLedger, city: string, proof: PaymentPayload) {
+  return ledger.create({
+    requestKey: requestKeyOf('local', 'mcp://tool/forecast', { city }),
+    proofKey: rail.proofKey(proof),
+    caller: 'local',
+    resource: 'mcp://tool/forecast',
+    amount: '10000',
+    asset: devchain.token.address,
+    network: devchain.chain.network,
+    rail: rail.id,
+    status: 'authorized',
+    proof,
+    result: { content: [{ type: 'text', text: `sunny in ${city}` }] },
+  })
 }
 
 const balanceOf = (a: `0x${string}`) => tokenBalance(devchain.chain.publicClient, devchain.token.address, a)
@@ -288,25 +305,7 @@ describe('payment engine: challenge → retry with proof, x402 exact on the loca
     // Crash between settling on chain and recording it: the charge is still `authorized`, with its output.
     const info2 = await challenged(after, 'forecast', { city: 'Quito' })
     const proof2: PaymentPayload = await payFor(info2)
-    const requestKey = `local mcp://tool/forecast ${(await import('node:crypto'))
-      .createHash('sha256')
-      .update(JSON.stringify({ city: 'Quito' }))
-      .digest('base64url')}`
-    const stuck = await reopened.create({
-      requestKey,
-      proofKey: rail.proofKey(proof2),
-      caller: 'local',
-      resource: 'mcp://tool/forecast',
-      amount: '10000',
-      asset: devchain.token.address,
-      network: devchain.chain.network,
-      rail: rail.id,
-      status: 'authorized',
-      proof: proof2,
-    })
-    await reopened.transition(stuck.id, ['authorized'], 'authorized', {
-      result: { content: [{ type: 'text', text: 'sunny in Quito' }] },
-    })
+    const stuck = await orphanCharge(reopened, 'Quito', proof2)
     expect((await rail.settle(proof2, info2.accepts[0]!)).success).toBe(true)
     const recovered = await after.callTool({ name: 'forecast', arguments: { city: 'Quito' }, _meta: { 'x402/payment': proof2 } })
     expect(text(recovered)).toBe('sunny in Quito')
@@ -317,23 +316,7 @@ describe('payment engine: challenge → retry with proof, x402 exact on the loca
     // (the payer authorized exactly this) and returns the stored output, without running again.
     const info3 = await challenged(after, 'forecast', { city: 'Lagos' })
     const proof3 = await payFor(info3)
-    const key3 = `local mcp://tool/forecast ${(await import('node:crypto'))
-      .createHash('sha256')
-      .update(JSON.stringify({ city: 'Lagos' }))
-      .digest('base64url')}`
-    const orphan = await reopened.create({
-      requestKey: key3,
-      proofKey: rail.proofKey(proof3),
-      caller: 'local',
-      resource: 'mcp://tool/forecast',
-      amount: '10000',
-      asset: devchain.token.address,
-      network: devchain.chain.network,
-      rail: rail.id,
-      status: 'authorized',
-      proof: proof3,
-      result: { content: [{ type: 'text', text: 'sunny in Lagos' }] },
-    })
+    const orphan = await orphanCharge(reopened, 'Lagos', proof3)
     const before = await balanceOf(payer.address)
     const settledNow = await after.callTool({ name: 'forecast', arguments: { city: 'Lagos' }, _meta: { 'x402/payment': proof3 } })
     expect(text(settledNow)).toBe('sunny in Lagos')

@@ -46,10 +46,15 @@ function receiptOf(charge: Charge, settlement: SettleOutcome): Record<string, un
   }
 }
 
-const digest = (value: unknown) =>
-  createHash('sha256')
-    .update(JSON.stringify(value) ?? '')
-    .digest('base64url')
+/**
+ * The identity of a paid request: who called what with which arguments. A retry with the same proof
+ * must carry the same request key to get the stored result back.
+ */
+export function requestKeyOf(caller: string, resource: string, args: unknown): string {
+  return `${caller} ${resource} ${createHash('sha256')
+    .update(JSON.stringify(args) ?? '')
+    .digest('base64url')}`
+}
 
 /**
  * The payment engine for the challenge → retry-with-proof flow. It implements core's
@@ -107,7 +112,7 @@ export function createPaymentEngine(options: PaymentEngineOptions): PaymentGatew
     } catch (err) {
       return challenge(form, required(`invalid_payload: ${(err as Error).message}`))
     }
-    const requestKey = `${inv.caller.id} ${resource.url} ${digest(inv.args)}`
+    const requestKey = requestKeyOf(inv.caller.id, resource.url, inv.args)
 
     const existing = await ledger.findByProofKey(proofKey)
     if (existing) return reuse(existing, requestKey, proof, offer.req, offer.rail, form, required, signal)

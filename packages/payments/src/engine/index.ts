@@ -1,5 +1,5 @@
 export type { PaymentEngineOptions } from './engine.ts'
-export { createPaymentEngine } from './engine.ts'
+export { createPaymentEngine, requestKeyOf } from './engine.ts'
 export type { PaymentForm, PaymentRequired } from './forms.ts'
 export { chooseForm, PAYMENT_FORM_META_KEY, PAYMENT_FORMS, X402_EXTENSION } from './forms.ts'
 export { PAYMENT_HEADERS, PAYMENT_META_KEY, PAYMENT_RESPONSE_META_KEY, readProof } from './proof.ts'
