@@ -35,6 +35,7 @@ import { connectLibp2p, createAgoraNode, decodeMessage, encodeFrame, FrameDecode
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { z } from 'zod'
+import { fmt, table } from './table.ts'
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -339,18 +340,6 @@ async function dhtBench(): Promise<{ result: DhtResult; ms: number } | undefined
 
 // ---------------------------------------------------------------------------------------------
 // Report
-
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-
-function table(head: string[], rows: string[][], left = new Set([0])): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (left.has(i) ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd()
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
-}
 
 async function main(): Promise<void> {
   const started = performance.now()

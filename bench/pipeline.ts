@@ -30,6 +30,7 @@ import { Client, InMemoryTransport, StreamableHTTPClientTransport } from '@model
 import { toNodeHandler } from '@modelcontextprotocol/node'
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server'
 import { z } from 'zod'
+import { fmt, table } from './table.ts'
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -339,9 +340,7 @@ async function gatesAreOn(): Promise<void> {
   }
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-
-function table(rows: Row[]): string {
+function report(rows: Row[]): string {
   const head = [
     'scenario',
     'bare calls/s',
@@ -364,14 +363,7 @@ function table(rows: Row[]): string {
     r.cpuRatio.toFixed(3),
     r.pass ? 'PASS' : `FAIL (< ${TARGET.toFixed(2)})`,
   ])
-  const left = new Set([0, 8])
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)))
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (left.has(i) ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd()
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n')
+  return table(head, body, new Set([0, 8]))
 }
 
 async function main(): Promise<void> {
@@ -426,7 +418,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`)
   } else {
-    process.stdout.write(`\n${table(rows)}\n\n`)
+    process.stdout.write(`\n${report(rows)}\n\n`)
     process.stdout.write(
       'ratio = median over rounds of Agora/bare calls/s (target ≥ ' +
         `${TARGET.toFixed(2)}); overhead = 1e6/agora − 1e6/bare (wall µs per call, ÷ concurrency for latency);\n` +
