@@ -16,6 +16,24 @@ export interface TransportInfo {
    * a credential.
    */
   readonly identity?: Caller | undefined
+  /**
+   * Present on transports that can carry a payment request out of band while the call waits (Nostr:
+   * DVMCP's `payment-required` notification). A hold-until-paid payment flow calls it once per call
+   * with the invoice, then waits for the payment instead of answering with a challenge.
+   */
+  readonly notifyPaymentRequired?: ((notice: PaymentNotice) => Promise<void>) | undefined
+}
+
+/** A payment request delivered to the caller while its call waits (hold-until-paid flows). */
+export interface PaymentNotice {
+  /** Amount in `unit`, as a decimal string (e.g. `"10"`). */
+  readonly amount: string
+  /** Unit of `amount`: `sats` for Lightning. */
+  readonly unit: string
+  /** What to pay: a BOLT11 invoice for Lightning. */
+  readonly invoice: string
+  /** When the request stops being payable (Unix seconds). */
+  readonly expiresAt?: number | undefined
 }
 
 /**

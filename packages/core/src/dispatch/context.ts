@@ -11,6 +11,7 @@ interface TransportExtra {
   kind?: string
   remote?: string
   identity?: Caller
+  notifyPaymentRequired?: TransportInfo['notifyPaymentRequired']
 }
 
 /** Reads what the transport established about the caller from the SDK request context. */
@@ -23,6 +24,7 @@ export function transportInfoFrom(ctx: ServerContext, fallbackKind: string): Tra
     headers: req?.headers,
     remote: extra?.remote,
     identity: extra?.identity,
+    notifyPaymentRequired: extra?.notifyPaymentRequired,
     // A transport-only marker (empty token) is not an authentication.
     authInfo: authInfo?.token ? authInfo : undefined,
   }
