@@ -23,3 +23,6 @@ export const DEV_P2P_PORT = 4001
 
 /** The dev chain's base URL (JSON-RPC at `/`, faucet at `/faucet`): where `agora wallet` and `agora call --max-price` look by default. */
 export const DEVCHAIN_URL = `http://127.0.0.1:${DEVCHAIN_PORT}`
+
+/** Where `agora relay` (and the relay of `agora dev`) listens: the customary local Nostr relay port. */
+export const RELAY_PORT = 7777

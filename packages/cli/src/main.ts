@@ -15,6 +15,7 @@ import { devCommand } from './commands/dev.ts'
 import { devchainCommand } from './commands/devchain.ts'
 import { discoverCommand } from './commands/discover.ts'
 import { initCommand } from './commands/init.ts'
+import { relayCommand } from './commands/relay.ts'
 import { serveCommand } from './commands/serve.ts'
 import { toolsCommand } from './commands/tools.ts'
 import { walletCommand } from './commands/wallet.ts'
@@ -37,6 +38,7 @@ export function createProgram(): Command {
     callCommand(),
     discoverCommand(),
     walletCommand(),
+    relayCommand(),
   ]) {
     program.addCommand(command)
   }

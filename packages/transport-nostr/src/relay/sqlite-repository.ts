@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite'
 import type { Event, EventRepositoryUpsertResult, Filter } from '@nostr-relay/common'
 import { EventRepository } from '@nostr-relay/common'
@@ -33,6 +35,7 @@ export class SqliteEventRepository extends EventRepository {
 
   constructor(filename: string) {
     super()
+    if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true })
     this.#db = new DatabaseSync(filename)
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;')
     this.#db.exec(SCHEMA)
