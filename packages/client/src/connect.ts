@@ -6,6 +6,7 @@ import type {
   Prompt,
   ReadResourceResult,
   Resource,
+  ResourceTemplateType as ResourceTemplate,
   RequestOptions as SdkRequestOptions,
   Tool,
 } from '@modelcontextprotocol/client'
@@ -60,6 +61,7 @@ export interface AgoraClient {
   readonly server: Implementation | undefined
   /** The underlying SDK client, for anything this interface does not cover. */
   readonly sdk: Client
+  /** Every tool, following `nextCursor` through all pages. */
   listTools(options?: RequestOptions): Promise<Tool[]>
   /**
    * Calls a tool. A priced tool's payment challenge goes to the `payments` hook and the call is
@@ -68,8 +70,12 @@ export interface AgoraClient {
    * with the server's terms in `data.paymentRequired`.
    */
   callTool(name: string, args?: Record<string, unknown>, options?: RequestOptions): Promise<CallToolResult>
+  /** Every resource, following `nextCursor` through all pages. */
   listResources(options?: RequestOptions): Promise<Resource[]>
+  /** Every resource template, following `nextCursor` through all pages. */
+  listResourceTemplates(options?: RequestOptions): Promise<ResourceTemplate[]>
   readResource(uri: string, options?: RequestOptions): Promise<ReadResourceResult>
+  /** Every prompt, following `nextCursor` through all pages. */
   listPrompts(options?: RequestOptions): Promise<Prompt[]>
   getPrompt(name: string, args?: Record<string, string>, options?: RequestOptions): Promise<GetPromptResult>
   /** Closes the connection; a spawned server process is stopped. Idempotent. */
@@ -141,7 +147,7 @@ export async function connect(target: string | Target, options: ConnectOptions =
     target: parsed,
     server: sdk.getServerVersion(),
     sdk,
-    listTools: (o) => guard(o, async (r) => (await sdk.listTools({ ...meta }, r)).tools),
+    listTools: (o) => guard(o, (r) => allPages((cursor) => sdk.listTools({ ...meta, cursor }, r), 'tools')),
     callTool: (name, args = {}, o) =>
       payForCall(
         (paid) =>
@@ -151,11 +157,34 @@ export async function connect(target: string | Target, options: ConnectOptions =
           }),
         { tool: name, target: where, hook: options.payments, signal: o?.signal },
       ),
-    listResources: (o) => guard(o, async (r) => (await sdk.listResources({ ...meta }, r)).resources),
+    listResources: (o) => guard(o, (r) => allPages((cursor) => sdk.listResources({ ...meta, cursor }, r), 'resources')),
+    listResourceTemplates: (o) =>
+      guard(o, (r) => allPages((cursor) => sdk.listResourceTemplates({ ...meta, cursor }, r), 'resourceTemplates')),
     readResource: (uri, o) => guard(o, (r) => sdk.readResource({ uri, ...meta }, r)),
-    listPrompts: (o) => guard(o, async (r) => (await sdk.listPrompts({ ...meta }, r)).prompts),
+    listPrompts: (o) => guard(o, (r) => allPages((cursor) => sdk.listPrompts({ ...meta, cursor }, r), 'prompts')),
     getPrompt: (name, args = {}, o) => guard(o, (r) => sdk.getPrompt({ name, arguments: args, ...meta }, r)),
     close,
     [Symbol.asyncDispose]: close,
   }
+}
+
+/** Most pages a list call follows before giving up on a server that never stops paginating. */
+const MAX_PAGES = 1000
+
+/** Collects every page of a paginated list (a repeated cursor ends it, so a buggy server cannot loop us). */
+async function allPages<K extends string, T>(
+  fetch: (cursor: string | undefined) => Promise<{ [key in K]: T[] } & { nextCursor?: string | undefined }>,
+  key: K,
+): Promise<T[]> {
+  const items: T[] = []
+  const seen = new Set<string>()
+  let cursor: string | undefined
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const result = await fetch(cursor)
+    items.push(...result[key])
+    cursor = result.nextCursor
+    if (cursor === undefined || seen.has(cursor)) break
+    seen.add(cursor)
+  }
+  return items
 }

@@ -36,6 +36,8 @@ export {
   payForCall,
   RECEIPT_META_KEY,
 } from './payments.ts'
+export type { ProxyOptions, ProxyRoute, ProxyServer, ProxyUpstream } from './proxy.ts'
+export { proxyServer } from './proxy.ts'
 export { httpScheme } from './targets/http.ts'
 export { p2pScheme } from './targets/p2p.ts'
 export { parseTarget, registerTargetScheme, schemeFor, targetSchemes } from './targets/registry.ts'
