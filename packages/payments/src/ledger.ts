@@ -61,19 +61,59 @@ export interface ChargeQuery {
   limit?: number
 }
 
+/** Options every ledger call takes. */
+export interface LedgerCallOptions {
+  /**
+   * Cancels the call: an aborted signal rejects it with `CANCELLED`. A write is only cancelled
+   * before it starts (then nothing is written); once sent to the database it completes.
+   */
+  signal?: AbortSignal | undefined
+}
+
+/**
+ * How durable a write is when the call returns:
+ * - `sync` (default): on disk: it survives a crash of the process and of the machine (power loss).
+ * - `deferred`: it survives a crash of the process at once, and a crash of the machine once it
+ *   reaches the disk: the SQLite ledger syncs it in the background right after the call (and any
+ *   later `sync` write covers it). For records that are safe to lose in a power cut because
+ *   recovery rebuilds them, e.g. a settlement the chain already holds. PostgreSQL writes are
+ *   always `sync`.
+ *
+ * @example
+ * ```ts
+ * const charge = await ledger.create(draft, { signal }) // on disk before money moves
+ * const outcome = await rail.settle(proof, requirements)
+ * await ledger.transition(charge.id, ['authorized'], 'settled', { receipt }, { durability: 'deferred' })
+ * ```
+ */
+export type LedgerDurability = 'sync' | 'deferred'
+
+/** Options of a ledger write. */
+export interface LedgerWriteOptions extends LedgerCallOptions {
+  /** Default `sync`; see {@link LedgerDurability}. */
+  durability?: LedgerDurability | undefined
+}
+
 export interface ChargeLedger {
   /**
    * Inserts a charge. Throws `AgoraError('CONFLICT')` with `data.existing` (the stored charge) when
    * its `proofKey` is already used by another charge.
    */
-  create(charge: NewCharge): Promise<Charge>
-  get(id: string): Promise<Charge | undefined>
-  findByProofKey(proofKey: string): Promise<Charge | undefined>
+  create(charge: NewCharge, options?: LedgerWriteOptions): Promise<Charge>
+  get(id: string, options?: LedgerCallOptions): Promise<Charge | undefined>
+  findByProofKey(proofKey: string, options?: LedgerCallOptions): Promise<Charge | undefined>
   /**
    * Moves a charge to `to` only if its status is one of `from` (compare-and-set), applying `patch`.
    * Throws `AgoraError('CONFLICT')` when the charge is in another status (someone else moved it).
    */
-  transition(id: string, from: readonly ChargeStatus[], to: ChargeStatus, patch?: ChargePatch): Promise<Charge>
-  list(query?: ChargeQuery): Promise<Charge[]>
+  transition(
+    id: string,
+    from: readonly ChargeStatus[],
+    to: ChargeStatus,
+    patch?: ChargePatch,
+    options?: LedgerWriteOptions,
+  ): Promise<Charge>
+  list(query?: ChargeQuery, options?: LedgerCallOptions): Promise<Charge[]>
+  /** Closes the database, after every `deferred` write has reached the disk. */
   close(): Promise<void>
 }

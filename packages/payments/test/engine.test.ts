@@ -183,6 +183,52 @@ describe('payment engine: challenge → retry with proof, x402 exact on the loca
     expect(runs).toEqual(['Oslo'])
   })
 
+  it('writes the charge to disk before money moves; the settle record deferred only when the rail can look it up', async () => {
+    const { ledger: store } = await ledger()
+    const events: string[] = []
+    // The real ledger and rail, with each call the engine makes written down in order.
+    const recording: ChargeLedger = {
+      ...store,
+      findByProofKey: (key, options) => {
+        events.push(`lookup, signal: ${options?.signal instanceof AbortSignal}`)
+        return store.findByProofKey(key, options)
+      },
+      create: (charge, options) => {
+        events.push(`charge ${charge.status} ${options?.durability ?? 'sync'}, signal: ${options?.signal instanceof AbortSignal}`)
+        return store.create(charge, options)
+      },
+      transition: (id, from, to, patch, options) => {
+        events.push(`${to} ${options?.durability ?? 'sync'}`)
+        return store.transition(id, from, to, patch, options)
+      },
+    }
+    const watched = (r: PaymentRail): PaymentRail => ({
+      ...r,
+      settle: (...args) => {
+        events.push('chain settle')
+        return r.settle(...args)
+      },
+    })
+    const { settlement: _lookup, ...withoutLookup } = rail
+    for (const [city, r] of [
+      ['Oslo', watched(rail)],
+      ['Bergen', watched(withoutLookup)],
+    ] as const) {
+      const client = await connect(shop(createPaymentEngine({ ledger: recording, rails: [r] })))
+      const proof = await payFor(await challenged(client, 'forecast', { city }))
+      const result = await client.callTool({ name: 'forecast', arguments: { city }, _meta: { 'x402/payment': proof } })
+      expect(result._meta?.['x402/payment-response']).toMatchObject({ success: true })
+    }
+    const oneCall = (settled: string) => [
+      'lookup, signal: true',
+      'charge authorized sync, signal: true',
+      'chain settle',
+      `settled ${settled}`,
+    ]
+    expect(events).toEqual([...oneCall('deferred'), ...oneCall('sync')])
+    expect((await store.list()).map((c) => c.status)).toEqual(['settled', 'settled'])
+  })
+
   it('refuses malformed proofs and proofs for other terms, charging nothing', async () => {
     const { ledger: l } = await ledger()
     const client = await connect(shop(createPaymentEngine({ ledger: l, rails: [rail] })))

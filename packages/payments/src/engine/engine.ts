@@ -114,7 +114,7 @@ export function createPaymentEngine(options: PaymentEngineOptions): PaymentGatew
     }
     const requestKey = requestKeyOf(inv.caller.id, resource.url, inv.args)
 
-    const existing = await ledger.findByProofKey(proofKey)
+    const existing = await ledger.findByProofKey(proofKey, { signal })
     if (existing) return reuse(existing, requestKey, proof, offer.req, offer.rail, form, required, signal)
 
     if (claims.has(proofKey)) {
@@ -228,11 +228,12 @@ export function createPaymentEngine(options: PaymentEngineOptions): PaymentGatew
   ): Promise<SettleDecision> {
     const { draft, proofKey, proof, req, rail, form, required } = authorization as Authorization
     try {
-      // Persist the charge and the output before money moves: a crash after the chain settles
-      // still finds both (and `reuse` recovers the charge through `rail.settlement`).
+      // Persist the charge and the output before money moves, durably (`sync`: on disk, through a
+      // power cut): a crash after the chain settles still finds both, and `reuse` recovers the
+      // charge through `rail.settlement`. A cancelled call stops here, before anything is written.
       let charge: Charge
       try {
-        charge = await ledger.create({ ...draft, result })
+        charge = await ledger.create({ ...draft, result }, { signal, durability: 'sync' })
       } catch (err) {
         if (isAgoraError(err) && err.code === 'CONFLICT') {
           // Another server process holding the same authorization got there first.
@@ -267,7 +268,18 @@ export function createPaymentEngine(options: PaymentEngineOptions): PaymentGatew
         return settlementFailed(form, { ...required, error: settlement.errorReason ?? 'settlement failed' }, settlement)
       }
       const receipt = receiptOf(charge, settlement)
-      await ledger.transition(charge.id, ['authorized'], 'settled', { receipt })
+      // The money moved: record it whatever the signal says. With a rail that can look a
+      // settlement up, `deferred`: the record survives a crash of the process at once and reaches
+      // the disk in the background; if a power cut loses it, the charge is back to `authorized`
+      // with its output, and the retry's `reuse` finds the settlement through `rail.settlement`
+      // and records it then. Without that lookup, nothing could rebuild it: `sync`.
+      await ledger.transition(
+        charge.id,
+        ['authorized'],
+        'settled',
+        { receipt },
+        { durability: rail.settlement ? 'deferred' : 'sync' },
+      )
       return { kind: 'settled', receipt, meta: { [PAYMENT_RESPONSE_META_KEY]: settlement } }
     } finally {
       claims.delete(proofKey)

@@ -39,11 +39,33 @@ export function insertColumns(charge: NewCharge, id: string, at: string): Insert
     rail: requireText(charge.rail, 'rail'),
     status: requireStatus(charge.status ?? 'pending', 'status'),
     proof: encode(charge.proof, 'proof'),
-    ...(charge.result === undefined ? {} : { result: encode(charge.result, 'result') }),
+    receipt: null,
+    result: encode(charge.result, 'result'),
+    error: null,
     created_at: at,
     updated_at: at,
   }
 }
+
+/** Every column a new charge writes, in one fixed order: one compiled `INSERT` fits them all. */
+export const INSERT_COLUMNS = [
+  'id',
+  'request_key',
+  'proof_key',
+  'caller',
+  'resource',
+  'amount',
+  'asset',
+  'network',
+  'rail',
+  'status',
+  'proof',
+  'receipt',
+  'result',
+  'error',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof ChargesTable)[]
 
 /** The columns a patch changes; fields left `undefined` keep their value, `null` clears them. */
 export function patchColumns(patch: ChargePatch): Updateable<ChargesTable> & { proof_key?: string | null } {

@@ -48,7 +48,7 @@ export async function postgresLedger(options: PostgresLedgerOptions): Promise<Ch
     await db.destroy().catch(() => {})
     throw postgresError(err, where)
   }
-  return kyselyLedger(db, postgresDriver(where), options)
+  return kyselyLedger(db, postgresDriver(db, where), options)
 }
 
 /**
@@ -74,12 +74,15 @@ export function describePostgresUrl(connectionString: string): string {
 
 const redact = (s: string) => s.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
 
-function postgresDriver(where: string): LedgerDriver {
+function postgresDriver(db: Kysely<LedgerDatabase>, where: string): LedgerDriver {
   return {
     flavor: 'postgres',
     isUniqueViolation: (err, column) =>
       (err as { code?: unknown }).code === '23505' && (err as { constraint?: unknown }).constraint === `${CHARGES}_${column}`,
     toAgoraError: (err) => postgresError(err, where),
+    // Every commit waits for PostgreSQL's WAL flush (`deferred` included). A read stops waiting
+    // when its signal aborts; a write, once sent, is waited for: it may have committed.
+    execute: async (query, { write, signal }) => (await db.executeQuery(query, write ? {} : { signal })).rows,
   }
 }
 

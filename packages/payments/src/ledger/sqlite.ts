@@ -2,14 +2,17 @@
  * The SQLite ledger: Kysely's `SqliteDialect` over Node's built-in `node:sqlite` (no native build).
  * The file is created with mode 0600 (SQLite gives its `-wal`/`-shm` files the same mode) and
  * opened in WAL mode with a busy timeout, so several processes can share it: each write is one
- * statement, and a writer that finds the file locked waits instead of failing.
+ * statement, and a writer that finds the file locked waits instead of failing. The ledger's
+ * queries run on cached `node:sqlite` statements, synchronously (Kysely builds and compiles them
+ * once); `deferred` writes commit without waiting for the disk (see `deferred.ts`).
  */
 import { closeSync, openSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite'
 import { AgoraError, isAgoraError } from '@agora/core/errors'
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from 'kysely'
 import type { ChargeLedger } from '../ledger.ts'
+import { type DeferredWrites, deferredWrites } from './deferred.ts'
 import { kyselyLedger, type LedgerComponents, type LedgerDriver } from './kysely-ledger.ts'
 import { CHARGES, type LedgerDatabase, migrateLedger } from './schema.ts'
 
@@ -19,8 +22,9 @@ export interface SqliteLedgerOptions extends LedgerComponents {
   /** How long a write waits for another process's lock before failing (default 5000 ms). */
   busyTimeoutMs?: number
   /**
-   * `full` (default) syncs the WAL on every commit, so a settled charge survives power loss;
-   * `normal` survives a crash of the process but not of the machine, and writes faster.
+   * `full` (default): a `sync` write is on disk when it returns, so it survives power loss
+   * (`deferred` writes reach the disk in the background). `normal`: every write survives a crash
+   * of the process but not of the machine, and nothing waits for the disk.
    */
   synchronous?: 'full' | 'normal'
 }
@@ -43,23 +47,27 @@ export async function sqliteLedger(options: SqliteLedgerOptions): Promise<Charge
   if (!memory) createPrivateFile(path)
   const { DatabaseSync } = await import('node:sqlite')
   let database: DatabaseSync | undefined
+  let wal = false
   try {
     database = new DatabaseSync(path)
     database.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`)
-    if (!memory) database.exec('PRAGMA journal_mode = WAL')
+    if (!memory) wal = (database.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode?: string }).journal_mode === 'wal'
     database.exec(`PRAGMA synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`)
   } catch (err) {
     database?.close()
     throw sqliteError(err, path)
   }
-  const db = new Kysely<LedgerDatabase>({ dialect: new SqliteDialect({ database: new NodeSqliteDatabase(database) }) })
+  const statements = new NodeSqliteDatabase(database)
+  const db = new Kysely<LedgerDatabase>({ dialect: new SqliteDialect({ database: statements }) })
   try {
     await oncePerFile(memory ? undefined : resolve(path), () => migrateLedger(db, 'sqlite'))
   } catch (err) {
     await db.destroy()
     throw isAgoraError(err) ? err : sqliteError(err, path)
   }
-  return kyselyLedger(db, sqliteDriver(path), options)
+  // Deferring only changes something when commits otherwise wait for the disk.
+  const deferred = wal && synchronous === 'full' ? deferredWrites(database, `${resolve(path)}-wal`) : undefined
+  return kyselyLedger(db, sqliteDriver(path, statements, deferred), options)
 }
 
 function createPrivateFile(path: string): void {
@@ -96,7 +104,7 @@ interface SqliteErrorLike {
 const isSqliteError = (err: unknown): err is SqliteErrorLike =>
   err instanceof Error && (err as SqliteErrorLike).code === 'ERR_SQLITE_ERROR'
 
-function sqliteDriver(path: string): LedgerDriver {
+function sqliteDriver(path: string, statements: NodeSqliteDatabase, deferred: DeferredWrites | undefined): LedgerDriver {
   return {
     flavor: 'sqlite',
     isUniqueViolation: (err, column) =>
@@ -104,6 +112,19 @@ function sqliteDriver(path: string): LedgerDriver {
       (err.errcode === 2067 || err.errcode === 1555) && // SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY
       err.message.includes(`${CHARGES}.${column}`),
     toAgoraError: (err) => sqliteError(err, path),
+    // Synchronous, as node:sqlite is: no statement of this ledger ever waits on another's await,
+    // and a `deferred` write's PRAGMA switch cannot interleave with another write.
+    execute(query, { write, durability }) {
+      const statement = statements.statement(query.sql)
+      const params = query.parameters as SQLInputValue[]
+      const all = () => statement.all(...params) as never[]
+      if (!write || !deferred) return all()
+      if (durability === 'deferred') return deferred.run(all)
+      const rows = all()
+      deferred.synced()
+      return rows
+    },
+    flush: async () => deferred?.close(),
   }
 }
 
@@ -136,23 +157,35 @@ function sqliteError(err: unknown, path: string): AgoraError {
  * source here); `node:sqlite`'s `DatabaseSync` has the same synchronous model but a different
  * surface: statements take parameters spread rather than as one array, and have no `reader` flag
  * (a statement that yields columns returns rows, `INSERT … RETURNING` included). This adapter
- * bridges the two and caches prepared statements, which Kysely prepares anew for every query.
+ * bridges the two and caches prepared statements, which Kysely prepares anew for every query; the
+ * ledger's own queries use the cached statements directly (`statement`).
  */
 class NodeSqliteDatabase implements SqliteDatabase {
   readonly #db: DatabaseSync
-  readonly #cache = new Map<string, SqliteStatement>()
+  readonly #cache = new Map<string, { raw: StatementSync; adapted?: SqliteStatement }>()
 
   constructor(db: DatabaseSync) {
     this.#db = db
   }
 
-  prepare(sql: string): SqliteStatement {
+  #entry(sql: string): { raw: StatementSync; adapted?: SqliteStatement } {
     const cached = this.#cache.get(sql)
     if (cached) return cached
-    const statement = adapt(this.#db.prepare(sql))
+    const entry = { raw: this.#db.prepare(sql) }
     if (this.#cache.size >= 128) this.#cache.delete(this.#cache.keys().next().value!)
-    this.#cache.set(sql, statement)
-    return statement
+    this.#cache.set(sql, entry)
+    return entry
+  }
+
+  /** The prepared statement for `sql`, prepared once. */
+  statement(sql: string): StatementSync {
+    return this.#entry(sql).raw
+  }
+
+  prepare(sql: string): SqliteStatement {
+    const entry = this.#entry(sql)
+    entry.adapted ??= adapt(entry.raw)
+    return entry.adapted
   }
 
   close(): void {
@@ -161,13 +194,11 @@ class NodeSqliteDatabase implements SqliteDatabase {
   }
 }
 
-type Param = null | number | bigint | string | NodeJS.ArrayBufferView
-
 function adapt(statement: StatementSync): SqliteStatement {
   return {
     reader: statement.columns().length > 0,
-    all: (params) => statement.all(...(params as Param[])),
-    run: (params) => statement.run(...(params as Param[])),
-    iterate: (params) => statement.iterate(...(params as Param[])),
+    all: (params) => statement.all(...(params as SQLInputValue[])),
+    run: (params) => statement.run(...(params as SQLInputValue[])),
+    iterate: (params) => statement.iterate(...(params as SQLInputValue[])),
   }
 }

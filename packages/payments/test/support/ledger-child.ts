@@ -2,7 +2,8 @@
  * A separate process writing to a ledger, for the contract's crash and cross-process tests.
  *
  * `node ledger-child.ts <url> settle <proofKey>`: writes a charge through pending → authorized →
- * settled, prints `{"id":…,"result":…}` and waits to be killed.
+ * settled (that last write `deferred`, as the engine writes it), prints `{"id":…,"result":…}` and
+ * waits to be killed.
  * `node ledger-child.ts <url> race <proofKey> <caller>`: opens the ledger, prints `ready`, waits
  * for a line on stdin, then creates a charge with that proof key and prints `ok` or the error code.
  */
@@ -28,7 +29,13 @@ if (mode === 'settle') {
   const result = { content: [{ type: 'text', text: 'paid output' }], structuredContent: { n: 7, z: [1, 2] } }
   const created = await ledger.create({ ...charge, proof: { signature: '0xabc' } })
   await ledger.transition(created.id, ['pending'], 'authorized')
-  await ledger.transition(created.id, ['authorized'], 'settled', { receipt: { transaction: '0xfeed' }, result })
+  await ledger.transition(
+    created.id,
+    ['authorized'],
+    'settled',
+    { receipt: { transaction: '0xfeed' }, result },
+    { durability: 'deferred' },
+  )
   process.stdout.write(`${JSON.stringify({ id: created.id, result })}\n`)
   setInterval(() => {}, 60_000) // the parent kills this process with SIGKILL: no close, no clean exit
 } else {

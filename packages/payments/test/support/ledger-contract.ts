@@ -222,7 +222,7 @@ export function ledgerContract(name: string, target: LedgerTarget): void {
       expect(await third.list()).toEqual([settled])
     })
 
-    it('a settled charge survives its writer being killed with SIGKILL', async () => {
+    it('a settled charge survives its writer being killed with SIGKILL (the settle record written deferred)', async () => {
       const url = await target.fresh()
       const { child, lines } = spawnChild(url, 'settle', 'pk-killed')
       const written = JSON.parse(await nextLine(lines)) as { id: string; result: unknown }
@@ -235,6 +235,45 @@ export function ledgerContract(name: string, target: LedgerTarget): void {
       expect(charge?.result).toEqual(written.result)
       // A retry with the same proof finds the charge and its stored result.
       expect(await codeOf(ledger.create(newCharge({ proofKey: 'pk-killed' })))).toBe('CONFLICT')
+    })
+
+    it('an aborted signal cancels a call before it starts: CANCELLED, and nothing is written', async () => {
+      const ledger = await fresh()
+      const charge = await ledger.create(newCharge({ caller: 'cancel', proofKey: 'pk-cancel', status: 'authorized' }))
+      const signal = AbortSignal.abort(new Error('client went away'))
+      expect(await codeOf(ledger.create(newCharge({ caller: 'cancel' }), { signal }))).toBe('CANCELLED')
+      expect(await codeOf(ledger.transition(charge.id, ['authorized'], 'settled', {}, { signal }))).toBe('CANCELLED')
+      expect(await codeOf(ledger.get(charge.id, { signal }))).toBe('CANCELLED')
+      expect(await codeOf(ledger.findByProofKey('pk-cancel', { signal }))).toBe('CANCELLED')
+      expect(await codeOf(ledger.list({ caller: 'cancel' }, { signal }))).toBe('CANCELLED')
+      expect(await ledger.list({ caller: 'cancel' })).toEqual([charge])
+      // A live signal changes nothing.
+      const live = new AbortController().signal
+      expect(await ledger.findByProofKey('pk-cancel', { signal: live })).toEqual(charge)
+      const settled = await ledger.transition(charge.id, ['authorized'], 'settled', { receipt: { ok: 1 } }, { signal: live })
+      expect(settled.status).toBe('settled')
+    })
+
+    it('deferred writes read back at once, through this ledger and another one', async () => {
+      const url = await target.fresh()
+      const [a, b] = [await open(url), await open(url)]
+      const charge = await a.create(newCharge({ proofKey: 'pk-deferred', status: 'authorized' }), { durability: 'deferred' })
+      const settled = await a.transition(
+        charge.id,
+        ['authorized'],
+        'settled',
+        { receipt: { tx: '0x03' }, result: RESULT },
+        {
+          durability: 'deferred',
+        },
+      )
+      expect(await b.findByProofKey('pk-deferred')).toEqual(settled)
+      // The compare-and-set holds for deferred writes too.
+      expect(await codeOf(b.transition(charge.id, ['authorized'], 'failed', {}, { durability: 'deferred' }))).toBe('CONFLICT')
+      expect(await codeOf(b.create(newCharge({ proofKey: 'pk-deferred' }), { durability: 'deferred' }))).toBe('CONFLICT')
+      // Closing waits for the background sync; the charge is still there afterwards.
+      await a.close()
+      expect(await b.get(charge.id)).toEqual(settled)
     })
 
     it('list filters by caller, status and resource, newest first, with a limit', async () => {
