@@ -24,7 +24,17 @@ export { postgresLedger } from './ledger/postgres.ts'
 export { LEDGER_SCHEMA_VERSION } from './ledger/schema.ts'
 export type { SqliteLedgerOptions } from './ledger/sqlite.ts'
 export { sqliteLedger } from './ledger/sqlite.ts'
-export type { Charge, ChargeLedger, ChargePatch, ChargeQuery, ChargeStatus, NewCharge } from './ledger.ts'
+export type {
+  Charge,
+  ChargeLedger,
+  ChargePatch,
+  ChargeQuery,
+  ChargeStatus,
+  LedgerCallOptions,
+  LedgerDurability,
+  LedgerWriteOptions,
+  NewCharge,
+} from './ledger.ts'
 export type {
   PaymentPayload,
   PaymentRail,
@@ -33,3 +43,5 @@ export type {
   SettleOutcome,
   VerifyOutcome,
 } from './rail.ts'
+export type { PaymentRoute } from './route.ts'
+export { routePayments } from './route.ts'
