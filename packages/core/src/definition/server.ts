@@ -40,8 +40,13 @@ export interface GateConfig {
 
 const BRAND = Symbol.for('agora.server')
 
-/** A change a definition announces to whoever serves it (see {@link AgoraServer.onChange}). */
-export type ServerChange = { readonly kind: 'resource-updated'; readonly uri: string }
+/**
+ * A change a definition announces to whoever serves it (see {@link AgoraServer.onChange}):
+ * a resource's content changed, or a tool, resource (template) or prompt was added.
+ */
+export type ServerChange =
+  | { readonly kind: 'resource-updated'; readonly uri: string }
+  | { readonly kind: 'list-changed'; readonly list: 'tools' | 'resources' | 'prompts' }
 export type ChangeListener = (change: ServerChange) => void
 
 type ArgsOf<In> = In extends AgoraSchema ? InferOutput<In> : Record<string, never>
@@ -121,6 +126,13 @@ export function createServer(info: ServerInfo): AgoraServer {
   const gates: GateConfig = { auth: undefined, rateLimit: undefined, payments: undefined, custom: [] }
   const listeners = new Set<ChangeListener>()
   let revision = 0
+  const emit = (change: ServerChange) => {
+    for (const listener of [...listeners]) listener(change)
+  }
+  const listChanged = (list: 'tools' | 'resources' | 'prompts') => {
+    revision++
+    emit({ kind: 'list-changed', list })
+  }
   const server: AgoraServer = {
     [BRAND]: true,
     info,
@@ -135,25 +147,25 @@ export function createServer(info: ServerInfo): AgoraServer {
     tool(name, config, handler) {
       if (tools.has(name)) throw new Error(`tool ${name} is defined twice`)
       tools.set(name, createToolEntry(name, config as ToolConfig, handler as ToolHandler<never>))
-      revision++
+      listChanged('tools')
       return this
     },
     resource(uri, config, read) {
       const entry = createResourceEntry(uri, config, read)
       if (resources.has(entry.uri)) throw new Error(`resource ${uri} is defined twice`)
       resources.set(entry.uri, entry)
-      revision++
+      listChanged('resources')
       return this
     },
     resourceTemplate(uriTemplate, config, read) {
       resourceTemplates.push(createResourceTemplateEntry(uriTemplate, config, read))
-      revision++
+      listChanged('resources')
       return this
     },
     prompt(name, config, handler) {
       if (prompts.has(name)) throw new Error(`prompt ${name} is defined twice`)
       prompts.set(name, createPromptEntry(name, config as PromptConfig, handler as PromptHandler<never>))
-      revision++
+      listChanged('prompts')
       return this
     },
     auth(options) {
@@ -177,8 +189,7 @@ export function createServer(info: ServerInfo): AgoraServer {
       return this
     },
     resourceUpdated(uri) {
-      const change: ServerChange = { kind: 'resource-updated', uri: new URL(uri).toString() }
-      for (const listener of [...listeners]) listener(change)
+      emit({ kind: 'resource-updated', uri: new URL(uri).toString() })
     },
     onChange(listener) {
       listeners.add(listener)
