@@ -17,7 +17,7 @@ import { orderedTransport } from './ordered-transport.ts'
 import type { PaymentHook } from './payments.ts'
 import { payForCall } from './payments.ts'
 import { parseTarget, schemeFor } from './targets/registry.ts'
-import type { Target } from './targets/types.ts'
+import type { PaymentNoticeHandler, Target } from './targets/types.ts'
 
 /** Default bound on connecting and on each request: 30 s. */
 export const DEFAULT_TIMEOUT_MS = 30_000
@@ -40,6 +40,12 @@ export interface ConnectOptions {
    * call is retried once with its proof. Without one, a challenge fails with `PAYMENT_REQUIRED`.
    */
   payments?: PaymentHook | undefined
+  /**
+   * Pays payment requests a server sends while it holds a call (Nostr's `payment-required` with a
+   * BOLT11 invoice), e.g. `lightningPaymentHandler` from `@agora/payments/lightning` under a budget.
+   * Without one, such a call fails with `PAYMENT_REQUIRED` carrying the invoice.
+   */
+  onPaymentRequired?: PaymentNoticeHandler | undefined
 }
 
 /** Per-request options. */
@@ -108,6 +114,7 @@ export async function connect(target: string | Target, options: ConnectOptions =
     headers: options.headers,
     apiKey: options.apiKey,
     env: options.env,
+    onPaymentRequired: options.onPaymentRequired,
     signal: options.signal,
   })
   const sdk = new Client(options.clientInfo ?? { name: 'agora-client', version: pkg.version })

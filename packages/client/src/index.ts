@@ -16,6 +16,8 @@ export type { AgoraClient, ConnectOptions, RequestOptions } from './connect.ts'
 export { connect, DEFAULT_TIMEOUT_MS } from './connect.ts'
 export { toClientError } from './errors.ts'
 export { contentText } from './format.ts'
+export type { GatewayUpstream, NostrGateway, NostrGatewayOptions } from './gateway.ts'
+export { nostrGateway } from './gateway.ts'
 export { orderedTransport } from './ordered-transport.ts'
 export type {
   PaidCallContext,
@@ -39,13 +41,16 @@ export {
 export type { ProxyOptions, ProxyRoute, ProxyServer, ProxyUpstream } from './proxy.ts'
 export { proxyServer } from './proxy.ts'
 export { httpScheme } from './targets/http.ts'
+export { nostrScheme } from './targets/nostr.ts'
 export { p2pScheme } from './targets/p2p.ts'
 export { parseTarget, registerTargetScheme, schemeFor, targetSchemes } from './targets/registry.ts'
 export { API_KEY_META, splitCommandLine, stdioScheme } from './targets/stdio.ts'
 export type {
   HttpTarget,
+  NostrTarget,
   OpenedTransport,
   P2pTarget,
+  PaymentNoticeHandler,
   StdioTarget,
   Target,
   TargetKinds,

@@ -67,13 +67,13 @@ describe('registerTargetScheme', () => {
         return { transport: client }
       },
     })
-    expect(targetSchemes().map((s) => s.kind)).toEqual(['http', 'stdio', 'p2p', 'memory'])
+    expect(targetSchemes().map((s) => s.kind)).toEqual(['http', 'stdio', 'p2p', 'nostr', 'memory'])
     const target: Target = parseTarget('memory:one')
     expect(target).toEqual({ kind: 'memory', name: 'one' })
     const client = await connect(target)
     expect(client.server?.name).toBe('fixture')
     expect((await client.callTool('echo', { text: 'hi' })).content).toEqual([{ type: 'text', text: 'hi' }])
     await client.close()
-    expect(() => parseTarget('nostr:abc')).toThrow(/memory:<name>/)
+    expect(() => parseTarget('gopher:abc')).toThrow(/memory:<name>/)
   })
 })

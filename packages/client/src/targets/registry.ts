@@ -1,5 +1,6 @@
 import { AgoraError } from '@agora/core/errors'
 import { httpScheme } from './http.ts'
+import { nostrScheme } from './nostr.ts'
 import { p2pScheme } from './p2p.ts'
 import { stdioScheme } from './stdio.ts'
 import type { Target, TargetKinds, TargetScheme } from './types.ts'
@@ -8,6 +9,7 @@ const schemes = new Map<string, TargetScheme>([
   [httpScheme.kind, httpScheme as TargetScheme],
   [stdioScheme.kind, stdioScheme as TargetScheme],
   [p2pScheme.kind, p2pScheme as TargetScheme],
+  [nostrScheme.kind, nostrScheme as TargetScheme],
 ])
 
 /**
@@ -41,8 +43,8 @@ export function schemeFor(target: Target): TargetScheme {
 }
 
 /**
- * Parses a target string: `http(s)://…`, `stdio:<command line>` or `p2p:<multiaddr>/p2p/<PeerId>`
- * (more schemes as registered).
+ * Parses a target string: `http(s)://…`, `stdio:<command line>`, `p2p:<multiaddr>/p2p/<PeerId>`
+ * or `nostr:<pubkey>[/<serverId>]?relay=<ws url>` (more schemes as registered).
  *
  * @example
  * ```ts

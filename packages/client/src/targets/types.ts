@@ -1,3 +1,4 @@
+import type { PaymentNotice } from '@agora/core'
 import type { Transport } from '@modelcontextprotocol/client'
 
 /** A Streamable HTTP endpoint, e.g. `http://127.0.0.1:3000/mcp`. */
@@ -23,6 +24,17 @@ export interface P2pTarget {
   readonly peerId: string
 }
 
+/** A DVMCP server on Nostr: its pubkey, optionally a server id, and the relays it listens on. */
+export interface NostrTarget {
+  readonly kind: 'nostr'
+  /** The server's public key as written (64 hex characters or `npub1…`). */
+  readonly pubkey: string
+  /** The server id (`s` tag) when the key runs several servers; else learnt at initialize. */
+  readonly serverId?: string | undefined
+  /** Relay URLs (`ws://` or `wss://`), at least one. */
+  readonly relays: readonly string[]
+}
+
 /**
  * Every kind of target, keyed by `kind`. Packages that add a transport extend it by declaration
  * merging, then register a {@link TargetScheme} for it:
@@ -38,6 +50,7 @@ export interface TargetKinds {
   http: HttpTarget
   stdio: StdioTarget
   p2p: P2pTarget
+  nostr: NostrTarget
 }
 
 /** A parsed target: where a server is and how to reach it. */
@@ -54,8 +67,21 @@ export interface TransportOptions {
   readonly apiKey?: string | undefined
   /** Extra environment variables for a spawned server (stdio). */
   readonly env?: Readonly<Record<string, string>> | undefined
+  /**
+   * Pays a payment request the server sends while it holds a call (Nostr's `payment-required`
+   * notification); schemes without out-of-band payment requests ignore it.
+   */
+  readonly onPaymentRequired?: PaymentNoticeHandler | undefined
   readonly signal?: AbortSignal | undefined
 }
+
+/**
+ * Handles a payment request a server sent while holding a call (hold-until-paid flows). Resolve
+ * once paid (the server then runs the call); throw to decline (the call then fails).
+ */
+export type PaymentNoticeHandler = (
+  notice: PaymentNotice & { readonly target: string; readonly tool?: string | undefined },
+) => Promise<void>
 
 /** An opened transport plus anything the scheme knows that helps explain a failure. */
 export interface OpenedTransport {

@@ -161,6 +161,10 @@ export function openPaymentRecord(path: string = defaultRecordPath(), lockOption
       }
       return total
     },
-    locked: (fn) => withFileLock(path, fn, lockOptions),
+    locked: (fn) => {
+      // The record's directory (the Agora home, private to the user) may not exist yet.
+      ensurePrivateDir(path)
+      return withFileLock(path, fn, lockOptions)
+    },
   }
 }
