@@ -1,10 +1,11 @@
 /**
- * The weather example: a free tool, a priced tool, a resource, a resource template and a prompt.
+ * The weather example: a free tool, a tool priced in USDC (x402), a tool priced in sats (Lightning),
+ * a resource, a resource template and a prompt.
  * Serve it with `agora serve examples/weather/src/server.ts --http 127.0.0.1:3000`.
  */
 import { createServer, ToolError } from '@agora/core'
 import { z } from 'zod'
-import { current, findStation, forecast, STATIONS } from './stations.ts'
+import { alerts, current, findStation, forecast, STATIONS } from './stations.ts'
 
 const city = z.string().min(1).describe('City name or station id, e.g. "Oslo" or "osl"')
 
@@ -18,8 +19,8 @@ export default createServer({
   name: 'weather',
   version: '1.0.0',
   title: 'Weather',
-  description: 'Current conditions for free, multi-day forecasts for a small fee.',
-  instructions: 'Use current-weather for now; forecast costs 0.01 USDC per call.',
+  description: 'Current conditions for free, multi-day forecasts and severe-weather alerts for a small fee.',
+  instructions: 'Use current-weather for now; forecast costs 0.01 USDC per call, alerts 10 sats.',
 })
   .tool(
     'current-weather',
@@ -50,6 +51,20 @@ export default createServer({
       const days_ = forecast(s, days)
       await ctx.progress(2, 2, 'done')
       return { city: s.city, days: days_ }
+    },
+  )
+  .tool(
+    'alerts',
+    {
+      title: 'Severe-weather alerts',
+      description: 'Heavy rain, strong wind and frost alerts for the next 7 days. Costs 10 sats per call (Lightning).',
+      input: z.object({ city }),
+      annotations: { readOnlyHint: true },
+      price: '10 sats',
+    },
+    ({ city: name }) => {
+      const s = station(name)
+      return { city: s.city, alerts: alerts(s, 7) }
     },
   )
   .resource('weather://stations', { name: 'stations', description: 'All weather stations', mimeType: 'application/json' }, () =>

@@ -59,3 +59,20 @@ export function current(station: Station): { temperatureC: number; condition: st
   const [today] = forecast(station, 1)
   return { temperatureC: Math.round(((today?.highC ?? 0) + (today?.lowC ?? 0)) / 2), condition: today?.condition ?? 'sunny' }
 }
+
+export interface Alert {
+  day: number
+  kind: 'heavy rain' | 'strong wind' | 'frost'
+  detail: string
+}
+
+/** Severe-weather alerts over the next `days` days, derived from the same model as the forecast. */
+export function alerts(station: Station, days: number): Alert[] {
+  const out: Alert[] = []
+  for (const d of forecast(station, days)) {
+    if (d.precipitationMm >= 5) out.push({ day: d.day, kind: 'heavy rain', detail: `${d.precipitationMm} mm expected` })
+    if (d.condition === 'windy') out.push({ day: d.day, kind: 'strong wind', detail: 'gusts above 60 km/h' })
+    if (d.lowC <= 0) out.push({ day: d.day, kind: 'frost', detail: `low of ${d.lowC} °C` })
+  }
+  return out
+}

@@ -2,6 +2,7 @@ import { createSdkServer, silentLogger } from '@agora/core'
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import weather from '../src/server.ts'
+import { alerts, findStation, forecast } from '../src/stations.ts'
 
 let client: Client
 beforeAll(async () => {
@@ -13,11 +14,12 @@ beforeAll(async () => {
 afterAll(() => client.close())
 
 describe('examples/weather', () => {
-  it('lists a free and a priced tool', async () => {
+  it('lists a free tool, one priced in USDC and one in sats', async () => {
     const { tools } = await client.listTools()
     expect(tools.map((t) => [t.name, t._meta?.['agora/price'] ?? null])).toEqual([
       ['current-weather', null],
       ['forecast', { amount: '0.01', asset: 'USDC' }],
+      ['alerts', { amount: '10', asset: 'sats' }],
     ])
   })
 
@@ -54,5 +56,24 @@ describe('examples/weather', () => {
     const p = await client.getPrompt({ name: 'plan-trip', arguments: { city: 'Nairobi', days: '5' } })
     expect(p.messages[0]?.content).toMatchObject({ type: 'text', text: expect.stringContaining('Nairobi for 5 days') })
     await expect(client.getPrompt({ name: 'plan-trip', arguments: {} })).rejects.toMatchObject({ code: -32602 })
+  })
+
+  it('derives alerts from the same model as the forecast', () => {
+    const oslo = findStation('Oslo')!
+    const days = forecast(oslo, 7)
+    const found = alerts(oslo, 7)
+    expect(found.length).toBeGreaterThan(0)
+    for (const a of found) {
+      const day = days[a.day - 1]!
+      if (a.kind === 'heavy rain') expect(day.precipitationMm).toBeGreaterThanOrEqual(5)
+      if (a.kind === 'strong wind') expect(day.condition).toBe('windy')
+      if (a.kind === 'frost') expect(day.lowC).toBeLessThanOrEqual(0)
+    }
+    const expected = days.filter((d) => d.precipitationMm >= 5 || d.condition === 'windy' || d.lowC <= 0).length
+    expect(new Set(found.map((a) => a.day)).size).toBe(expected)
+  })
+
+  it('refuses the sats-priced alerts tool without a payment rail', async () => {
+    await expect(client.callTool({ name: 'alerts', arguments: { city: 'Oslo' } })).rejects.toThrow(/no payment rail/)
   })
 })

@@ -10,10 +10,12 @@
  * ```
  */
 import { Command, CommanderError } from 'commander'
+import { bridgeCommand } from './commands/bridge.ts'
 import { callCommand } from './commands/call.ts'
 import { devCommand } from './commands/dev.ts'
 import { devchainCommand } from './commands/devchain.ts'
 import { discoverCommand } from './commands/discover.ts'
+import { gatewayCommand } from './commands/gateway.ts'
 import { initCommand } from './commands/init.ts'
 import { relayCommand } from './commands/relay.ts'
 import { serveCommand } from './commands/serve.ts'
@@ -39,6 +41,8 @@ export function createProgram(): Command {
     discoverCommand(),
     walletCommand(),
     relayCommand(),
+    bridgeCommand(),
+    gatewayCommand(),
   ]) {
     program.addCommand(command)
   }

@@ -92,3 +92,17 @@ export function collectBootstrap(text: string, previous: string[] = []): string[
   }
   return [...previous, parseMultiaddr(text, '--bootstrap')]
 }
+
+/** Collects a repeatable relay URL option (`--nostr ws://127.0.0.1:7777`), checking each is ws:// or wss://. */
+export function collectRelay(text: string, previous: string[] = []): string[] {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new UsageError(`expected a relay URL like ws://127.0.0.1:7777, got ${JSON.stringify(text)}`)
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new UsageError(`a relay URL starts with ws:// or wss://, got ${JSON.stringify(text)}`)
+  }
+  return [...previous, text]
+}

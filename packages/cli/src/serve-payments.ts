@@ -6,16 +6,27 @@ import type { Service } from './services.ts'
 
 const FORMS = ['sep-2009', 'x402-mcp', 'x402-extension'] as const
 
-/** What `agora serve --pay-to` set up, for the banner. */
+/** What `agora serve --pay-to` / `--nwc` set up, for the banner. */
 export interface ServePaymentsInfo {
-  readonly payments: { network: string; symbol: string; asset: string; payTo: string; facilitatorUrl: string; ledger: string }
+  readonly payments?:
+    | { network: string; symbol: string; asset: string; payTo: string; facilitatorUrl: string; ledger: string }
+    | undefined
+  readonly lightning?: { network: string; walletPubkey: string; ledger: string } | undefined
 }
 
+/** Assets the Lightning gateway takes when it shares a server with x402. */
+const LIGHTNING_ASSETS = ['sats', 'sat', 'msat', 'BTC']
+
 /**
- * `agora serve --pay-to`: attaches an x402 payment engine (built by `@agora/payments`) to the
- * definition, on the dev chain or on any facilitator and network given by flags.
+ * `agora serve --pay-to` / `--nwc`: attaches payment gateways (built by `@agora/payments`) to the
+ * definition: x402 on the dev chain or on any facilitator and network given by flags, and Lightning
+ * (hold until paid) into a Nostr Wallet Connect wallet. With both, sats prices go to Lightning and
+ * the rest to x402.
  */
-export async function paymentsService(def: AgoraServer, flags: ServeFlags): Promise<Service<ServePaymentsInfo>> {
+export async function paymentsService(
+  def: AgoraServer,
+  flags: Pick<ServeFlags, 'payTo' | 'devchain' | 'facilitator' | 'network' | 'ledger' | 'paymentForm' | 'nwc'>,
+): Promise<Service<ServePaymentsInfo>> {
   const form = flags.paymentForm
   if (form !== undefined && !(FORMS as readonly string[]).includes(form)) {
     throw new UsageError(`--payment-form expects one of ${FORMS.join(', ')}, got ${JSON.stringify(form)}`)
@@ -26,17 +37,41 @@ export async function paymentsService(def: AgoraServer, flags: ServeFlags): Prom
     name: 'payments',
     async start() {
       quietSqliteWarning()
-      const { x402Payments } = await import('@agora/payments/evm')
-      const pay = await x402Payments({
-        payTo: flags.payTo as string,
-        devchainUrl: flags.devchain,
-        facilitatorUrl: flags.facilitator,
-        network: flags.network,
-        ledger: flags.ledger,
-        form: form as (typeof FORMS)[number] | undefined,
-      })
-      def.payments(pay.engine)
-      return { info: { payments: pay.summary }, stop: () => pay.close() }
+      const { routePayments } = await import('@agora/payments')
+      const routes: Parameters<typeof routePayments>[0][number][] = []
+      const closers: (() => Promise<void>)[] = []
+      const stop = async () => {
+        for (const close of closers.reverse()) await close().catch(() => {})
+      }
+      const info: { -readonly [K in keyof ServePaymentsInfo]: ServePaymentsInfo[K] } = {}
+      try {
+        if (flags.nwc !== undefined) {
+          const { lightningPayments } = await import('@agora/payments/lightning')
+          const ln = await lightningPayments({ wallet: flags.nwc, ledger: flags.ledger })
+          closers.push(() => ln.close())
+          routes.push({ assets: LIGHTNING_ASSETS, gateway: ln.gateway })
+          info.lightning = ln.summary
+        }
+        if (flags.payTo !== undefined) {
+          const { x402Payments } = await import('@agora/payments/evm')
+          const pay = await x402Payments({
+            payTo: flags.payTo,
+            devchainUrl: flags.devchain,
+            facilitatorUrl: flags.facilitator,
+            network: flags.network,
+            ledger: flags.ledger,
+            form: form as (typeof FORMS)[number] | undefined,
+          })
+          closers.push(() => pay.close())
+          routes.push({ gateway: pay.engine })
+          info.payments = pay.summary
+        }
+      } catch (err) {
+        await stop()
+        throw err
+      }
+      def.payments(routes.length === 1 ? routes[0]!.gateway : routePayments(routes))
+      return { info, stop }
     },
   }
 }

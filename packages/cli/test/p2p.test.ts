@@ -72,7 +72,11 @@ describe('agora serve --p2p, discover and call over libp2p', () => {
       peerId: weather.ready.p2p.peerId,
       descriptor: {
         name: 'weather',
-        tools: [{ name: 'current-weather' }, { name: 'forecast', price: { amount: '0.01', asset: 'USDC' } }],
+        tools: [
+          { name: 'current-weather' },
+          { name: 'forecast', price: { amount: '0.01', asset: 'USDC' } },
+          { name: 'alerts', price: { amount: '10', asset: 'sats' } },
+        ],
         endpoints: [
           { transport: 'libp2p', peerId: weather.ready.p2p.peerId },
           { transport: 'streamable-http', url: weather.ready.http },
@@ -110,7 +114,7 @@ describe('agora serve --p2p, discover and call over libp2p', () => {
     expect((JSON.parse(prompts.stdout) as Discovered).servers.map((s) => s.descriptor.name)).toEqual(['weather'])
     const listed = await agora(['tools', `p2p:${weather.ready.p2p.addrs[0]}`])
     expect(listed.code).toBe(0)
-    expect(listed.stdout).toMatch(/^weather 1\.0\.0: 2 tools\n/)
+    expect(listed.stdout).toMatch(/^weather 1\.0\.0: 3 tools\n/)
     const missing = await agora(['discover', '--p2p', '--bootstrap', echo.ready.p2p.addrs[0]!, '--service', 'nope'])
     expect(missing.code).toBe(1)
     expect(missing.stderr).toMatch(/^agora: no servers found named nope via \/ip4\//)
