@@ -21,6 +21,9 @@
  *
  * @packageDocumentation
  */
+
+export type { LightningConfig, LightningConfigOptions } from './configure.ts'
+export { lightningPayments } from './configure.ts'
 export type { LightningPaymentsOptions } from './gateway.ts'
 export { createLightningPayments, LIGHTNING_RAIL, PREIMAGE_META_KEY } from './gateway.ts'
 export type {
@@ -43,6 +46,8 @@ export {
 } from './invoice.ts'
 export type { LocalLightning, LocalLightningOptions, LocalLightningWallet, LocalWalletOptions } from './local-network.ts'
 export { createLocalLightning } from './local-network.ts'
+export type { PayableNotice } from './notices.ts'
+export { payNotices } from './notices.ts'
 export type { NwcWalletOptions } from './nwc-client.ts'
 export { nwcWallet } from './nwc-client.ts'
 export type { NwcEncryption } from './nwc-protocol.ts'
@@ -73,7 +78,3 @@ export type {
   WalletInfo,
 } from './wallet.ts'
 export { walletError, walletErrorReason } from './wallet.ts'
-export type { LightningConfig, LightningConfigOptions } from './configure.ts'
-export { lightningPayments } from './configure.ts'
-export type { PayableNotice } from './notices.ts'
-export { payNotices } from './notices.ts'

@@ -19,7 +19,9 @@ export type PayableNotice = PaymentNotice & {
  * const client = await connect('nostr:<pubkey>/weather?relay=ws://127.0.0.1:7777', { onPaymentRequired: payNotices(pay) })
  * ```
  */
-export function payNotices(handler: LightningPaymentHandler): (notice: PayableNotice, options?: { signal?: AbortSignal }) => Promise<void> {
+export function payNotices(
+  handler: LightningPaymentHandler,
+): (notice: PayableNotice, options?: { signal?: AbortSignal }) => Promise<void> {
   return async (notice, options = {}) => {
     const outcome = await handler(
       { amount: notice.amount, unit: notice.unit, invoice: notice.invoice, tool: notice.tool, target: notice.target },
