@@ -35,22 +35,12 @@ import { connectLibp2p, createAgoraNode, decodeMessage, encodeFrame, FrameDecode
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { z } from 'zod'
+import { flag, num } from './args.ts'
 import { fmt, table } from './table.ts'
 
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const argv = process.argv.slice(2)
-const flag = (name: string): string | undefined => {
-  const hit = argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))
-  if (hit === undefined) return undefined
-  const eq = hit.indexOf('=')
-  return eq === -1 ? '' : hit.slice(eq + 1)
-}
-const num = (name: string, fallback: number): number => {
-  const n = Number(flag(name) || Number.NaN)
-  return Number.isFinite(n) && n > 0 ? n : fallback
-}
 const JSON_OUT = flag('json') !== undefined
 const ROUND_MS = num('duration', 400)
 const ROUNDS = Math.round(num('rounds', 3))

@@ -22,19 +22,9 @@ import { connectNostr, serveNostr } from '@agora/transport-nostr'
 import { startRelay } from '@agora/transport-nostr/relay'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { z } from 'zod'
+import { flag, num } from './args.ts'
 import { fmt, table } from './table.ts'
 
-const argv = process.argv.slice(2)
-const flag = (name: string): string | undefined => {
-  const hit = argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))
-  if (hit === undefined) return undefined
-  const eq = hit.indexOf('=')
-  return eq === -1 ? '' : hit.slice(eq + 1)
-}
-const num = (name: string, fallback: number): number => {
-  const n = Number(flag(name) || Number.NaN)
-  return Number.isFinite(n) && n > 0 ? n : fallback
-}
 const JSON_OUT = flag('json') !== undefined
 const DURATION_MS = num('duration', 1500)
 const WARMUP_MS = num('warmup', 300)

@@ -30,23 +30,12 @@ import { Client, InMemoryTransport, StreamableHTTPClientTransport } from '@model
 import { toNodeHandler } from '@modelcontextprotocol/node'
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server'
 import { z } from 'zod'
+import { flag, num } from './args.ts'
 import { fmt, table } from './table.ts'
 
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const argv = process.argv.slice(2)
-const flag = (name: string): string | undefined => {
-  const hit = argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))
-  if (hit === undefined) return undefined
-  const eq = hit.indexOf('=')
-  return eq === -1 ? '' : hit.slice(eq + 1)
-}
-const num = (name: string, fallback: number): number => {
-  const v = flag(name)
-  const n = v === undefined || v === '' ? Number.NaN : Number(v)
-  return Number.isFinite(n) && n > 0 ? n : fallback
-}
 const JSON_OUT = flag('json') !== undefined
 const ROUND_MS = num('duration', 400)
 const ROUNDS = Math.max(1, Math.round(num('rounds', 10)))

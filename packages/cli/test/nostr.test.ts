@@ -76,6 +76,22 @@ describe('MCP over Nostr from the command line: agora dev, serve --nostr, tools/
     expect(dev.ready.nostr.lightning.userNwc).toMatch(/^nostr\+walletconnect:\/\/[0-9a-f]{64}\?/)
   })
 
+  it('agora discover --nostr finds the announced examples by tool, with prices and the target to call', async () => {
+    const found = await agora(['discover', '--nostr', dev.ready.nostr.relay, '--tool', 'alerts', '--json'], { env })
+    expect(found.code).toBe(0)
+    const { servers } = JSON.parse(found.stdout) as {
+      servers: Array<{ serverId: string; target: string; prices?: Record<string, unknown>; tools: Array<{ name: string }> }>
+    }
+    expect(servers.map((s) => s.serverId)).toEqual(['weather'])
+    expect(servers[0]!.prices).toEqual({ forecast: { amount: '0.01', asset: 'USDC' }, alerts: { amount: '10', asset: 'sats' } })
+    const listed = await agora(['tools', servers[0]!.target], { env })
+    expect(listed.code).toBe(0)
+    expect(listed.stdout).toContain('alerts')
+    const none = await agora(['discover', '--nostr', dev.ready.nostr.relay, '--tool', 'no-such-tool'], { env })
+    expect(none.code).toBe(1)
+    expect(none.stderr).toMatch(/no servers found offering no-such-tool/)
+  })
+
   it('agora tools and call reach an announced example through nostr: targets', async () => {
     const weather = dev.ready.servers.find((s) => s.name === 'weather')!.nostr!
     const tools = await agora(['tools', target(weather), '--json'], { env })

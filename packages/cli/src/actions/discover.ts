@@ -19,9 +19,14 @@ interface Skipped {
  * and prints the servers. Providers that are gone or fail verification are reported on stderr.
  */
 export async function discover(flags: DiscoverFlags): Promise<void> {
+  if (flags.p2p && flags.nostr) throw new UsageError('search one network at a time: --p2p or --nostr <relay>')
+  if (flags.nostr) return (await import('./discover-nostr.ts')).discoverOnNostr(flags)
   if (!flags.p2p) {
-    throw new UsageError('say where to look: --p2p searches the libp2p DHT (e.g. agora discover --p2p --service weather)')
+    throw new UsageError(
+      'say where to look: --p2p searches the libp2p DHT, --nostr <relay> a relay (e.g. agora discover --p2p --service weather)',
+    )
   }
+  if (flags.tool) throw new UsageError('--tool goes with --nostr <relay>')
   const { devBootstrapAddr } = await import('../bootstrap-service.ts')
   const { startP2pNode } = await import('../p2p-service.ts')
   const { findLibp2pServers } = await import('@agora/transport-libp2p')
