@@ -103,6 +103,21 @@ describe('MCP over Nostr from the command line: agora dev, serve --nostr, tools/
     expect(JSON.parse(call.stdout)).toMatchObject({ structuredContent: { city: 'Oslo' } })
   })
 
+  it('agora call pays a held call from an NWC wallet with --nwc, and explains the invoice without it', async () => {
+    const weather = dev.ready.servers.find((s) => s.name === 'weather')!.nostr!
+    const args = ['call', target(weather), 'alerts', '--args', '{"city":"Lisbon"}']
+    const unpaid = await agora(args, { env })
+    expect(unpaid.code).toBe(1)
+    expect(unpaid.stderr).toMatch(/lnbcrt/)
+    const over = await agora([...args, '--nwc', dev.ready.nostr.lightning.userNwc, '--max-sats', '5'], { env })
+    expect(over.code).toBe(1)
+    expect(over.stderr).toMatch(/per-call limit of 5 sats/)
+    const paid = await agora([...args, '--nwc', dev.ready.nostr.lightning.userNwc, '--max-sats', '20', '--json'], { env })
+    expect(paid.code).toBe(0)
+    expect(JSON.parse(paid.stdout)).toMatchObject({ structuredContent: { city: 'Lisbon' } })
+    expect(paid.stderr).toContain('agora: paid 10 sats for alerts over Lightning')
+  })
+
   it('agora serve --nostr prints its Nostr identity and answers over the relay', async () => {
     const keyFile = join(dir, 'nostr.key')
     const served = await start<ServeReady>('node', [

@@ -10,6 +10,10 @@ export interface CallFlags extends ConnectionFlags {
   maxPrice?: string
   /** JSON-RPC of the chain payments are made on. */
   rpc?: string
+  /** Pay Lightning invoices (Nostr's hold-until-paid) from this Nostr Wallet Connect wallet. */
+  nwc?: string
+  /** With --nwc: the most one call may cost, in sats. */
+  maxSats?: string
 }
 
 /** `agora call <target> <tool>`: call one tool and print its result. */
@@ -25,6 +29,10 @@ export function callCommand(): Command {
       )
       .option('--rpc <url>', `JSON-RPC of the chain to pay on (default ${DEVCHAIN_URL}, the dev chain)`, (v) =>
         parseHttpUrl(v, '--rpc'),
+      )
+      .option('--nwc <uri>', 'pay a Lightning invoice the server sends (Nostr) from this wallet: nostr+walletconnect://…')
+      .option('--max-sats <n>', 'with --nwc: pay at most this many sats for the call (default 100)', (v) =>
+        parseAmount(v, '--max-sats'),
       ),
   )
     .addHelpText(
@@ -33,7 +41,8 @@ export function callCommand(): Command {
 Examples:
   agora call http://127.0.0.1:3000/mcp current-weather --args '{"city":"Oslo"}'
   agora call http://127.0.0.1:3000/mcp forecast --args '{"city":"Oslo"}' --api-key sk-test --json
-  agora call http://127.0.0.1:3000/mcp forecast --args '{"city":"Oslo"}' --max-price 0.05   # pays 0.01 USDC`,
+  agora call http://127.0.0.1:3000/mcp forecast --args '{"city":"Oslo"}' --max-price 0.05   # pays 0.01 USDC
+  agora call 'nostr:<pubkey>/weather?relay=ws://127.0.0.1:7777' alerts --args '{"city":"Oslo"}' --nwc 'nostr+walletconnect://…'`,
     )
     .action(async (target: string, tool: string, flags: CallFlags) =>
       (await import('../actions/call.ts')).call(target, tool, flags),
