@@ -8,17 +8,17 @@ import type {
   MessageExtraInfo,
   Transport,
 } from '@modelcontextprotocol/client'
-import type { Filter } from 'nostr-tools/filter'
 import type { Event } from 'nostr-tools/pure'
+import { EPHEMERAL_GIFT_WRAP_KIND, isContextVm } from './contextvm/profile.ts'
 import type { EncryptionMode, OpenedEvent } from './encryption.ts'
-import { openEvent, sealMessage } from './encryption.ts'
+import { sealMessage } from './encryption.ts'
+import type { Inbox } from './inbox.ts'
+import { createInbox } from './inbox.ts'
 import { decodeContent, isResponse } from './message.ts'
 import type { RelayPool, RelaySubscription } from './pool.ts'
 import type { NostrProfile } from './profile.ts'
-import { giftWrapKinds, giftWrapSpreadSeconds } from './profile.ts'
-import { SeenIds } from './seen.ts'
-import { checkEvent } from './signing.ts'
-import { addresses, notificationTags, nowSeconds, readPaymentRequired, requestTags, tagValue } from './wire.ts'
+import type { Tags } from './wire.ts'
+import { notificationTags, nowSeconds, readPaymentRequired, requestTags, tagValue } from './wire.ts'
 
 /** A payment request for one of this client's requests (DVMCP `payment-required`). */
 export type NostrPaymentNotice = PaymentNotice & {
@@ -80,14 +80,18 @@ export class NostrClientTransport implements Transport {
   readonly #log: Logger
   readonly #pending = new Map<string, Pending>()
   readonly #byId = new Map<string | number, Pending>()
-  readonly #seen = new SeenIds({ ttlMs: 30 * 60_000 })
+  readonly #inbox: Inbox
   /** Recent responses to requests not pending here, by request event id. */
   readonly #orphans = new Map<string, [OpenedEvent, JSONRPCMessage]>()
   #serverId: string | undefined
+  /** Envelope of encrypted messages: the profile's, or ContextVM's ephemeral 21059 once the server offers it. */
+  #wrapKind: number
   #subscription: RelaySubscription | undefined
   #started = false
   #closed = false
   #closing: Promise<void> | undefined
+  /** Cancellations being published, which `close()` lets finish. */
+  readonly #cancelling = new Set<Promise<void>>()
 
   constructor(options: NostrClientTransportOptions) {
     this.#options = options
@@ -97,6 +101,9 @@ export class NostrClientTransport implements Transport {
     this.encryption = options.encryption
     this.#serverId = options.serverId
     this.#log = options.logger ?? silentLogger
+    this.#wrapKind = options.profile.kinds.giftWrap
+    const { secretKey, pubkey, profile, encryption } = options
+    this.#inbox = createInbox({ profile, pubkey, secretKey, encryption, seenTtlMs: 30 * 60_000 })
   }
 
   /** The server id requests target (`s` tag): as given, or learnt from the initialize response's `d` tag. */
@@ -122,15 +129,8 @@ export class NostrClientTransport implements Transport {
     if (this.#subscription) return
     const { response, notification } = this.profile.kinds
     const base = nowSeconds()
-    const filters = (gap: { since: number | undefined }): Filter[] => {
-      const since = (gap.since ?? base) - CLOCK_SLACK_SECONDS
-      const list: Filter[] = [{ kinds: [...new Set([response, notification])], '#p': [this.pubkey], since }]
-      if (this.encryption !== 'disabled') {
-        const spread = giftWrapSpreadSeconds(this.profile)
-        list.push({ kinds: [...giftWrapKinds(this.profile)], '#p': [this.pubkey], since: since - spread })
-      }
-      return list
-    }
+    const filters = (gap: { since: number | undefined }) =>
+      this.#inbox.filters([response, notification], (gap.since ?? base) - CLOCK_SLACK_SECONDS)
     this.#subscription = this.#options.pool.subscribe(filters, {
       onevent: (event) => this.#onEvent(event),
       onrelay: (relay, state, reason) => this.#log.debug(`relay ${state}`, { relay, reason }),
@@ -170,8 +170,13 @@ export class NostrClientTransport implements Transport {
       this.#closed = true
       const pending = [...this.#pending.values()]
       for (const p of pending) this.#forget(p)
+      // Cancellations already on their way (a declined payment) finish too: a publish left behind
+      // when the pool closes keeps the process alive until nostr-tools' publish timeout.
       await Promise.race([
-        Promise.allSettled(pending.map((p) => this.#publishCancel(p, 'the client closed the connection'))),
+        Promise.allSettled([
+          ...this.#cancelling,
+          ...pending.map((p) => this.#publishCancel(p, 'the client closed the connection')),
+        ]),
         new Promise((r) => setTimeout(r, 1000).unref()),
       ])
       this.#subscription?.close()
@@ -185,14 +190,7 @@ export class NostrClientTransport implements Transport {
 
   async #sendRequest(request: JSONRPCRequest): Promise<void> {
     const tags = requestTags(this.profile, { method: request.method, server: this.serverPubkey, serverId: this.#serverId })
-    const template = { kind: this.profile.kinds.request, tags, content: JSON.stringify(request), created_at: nowSeconds() }
-    const { event, id } = sealMessage(
-      this.profile,
-      template,
-      this.#options.secretKey,
-      this.serverPubkey,
-      this.encryption === 'required',
-    )
+    const { event, id } = this.#seal(this.profile.kinds.request, tags, JSON.stringify(request))
     const pending: Pending = { eventId: id, request, timer: undefined }
     this.#pending.set(id, pending)
     this.#byId.set(request.id, pending)
@@ -231,20 +229,15 @@ export class NostrClientTransport implements Transport {
       serverId: this.#serverId,
       requestEventId,
     })
-    const template = {
-      kind: this.profile.kinds.notification,
-      tags,
-      content: JSON.stringify(notification),
-      created_at: nowSeconds(),
-    }
-    const { event } = sealMessage(
-      this.profile,
-      template,
-      this.#options.secretKey,
-      this.serverPubkey,
-      this.encryption === 'required',
-    )
+    const { event } = this.#seal(this.profile.kinds.notification, tags, JSON.stringify(notification))
     await this.#options.pool.publish(event)
+  }
+
+  /** Signs a message to the server, gift-wrapped when encryption is required. */
+  #seal(kind: number, tags: Tags, content: string): { event: Event; id: string } {
+    const template = { kind, tags, content, created_at: nowSeconds() }
+    const { secretKey } = this.#options
+    return sealMessage(this.profile, template, secretKey, this.serverPubkey, this.encryption === 'required', this.#wrapKind)
   }
 
   #publishCancel(pending: Pending, reason: string): Promise<void> {
@@ -253,54 +246,29 @@ export class NostrClientTransport implements Transport {
       method: 'notifications/cancelled',
       params: { requestId: pending.request.id, reason },
     }
-    return this.#publishNotification(cancel, pending.eventId).catch((err: Error) =>
+    const sent = this.#publishNotification(cancel, pending.eventId).catch((err: Error) =>
       this.#log.debug('cannot publish a cancellation', { event: pending.eventId, error: err.message }),
     )
+    this.#cancelling.add(sent)
+    void sent.finally(() => this.#cancelling.delete(sent))
+    return sent
   }
 
   // ---- inbound ---------------------------------------------------------------------------------
 
   #onEvent(event: Event): void {
     if (this.#closed) return
-    if (!checkEvent(event)) {
-      this.#drop(event, 'invalid signature')
+    const message = this.#inbox.admit(event, (reason) => this.#drop(event, reason))
+    if (!message) return
+    if (!message.encrypted && this.encryption === 'required') {
+      this.#drop(event, 'plaintext, but encryption is required')
       return
-    }
-    if (!this.#seen.add(event.id)) {
-      this.#drop(event, 'duplicate')
-      return
-    }
-    if (!addresses(event.tags, this.pubkey)) {
-      this.#drop(event, 'not addressed to this client')
-      return
-    }
-    let message: OpenedEvent
-    if (giftWrapKinds(this.profile).includes(event.kind)) {
-      if (this.encryption === 'disabled') {
-        this.#drop(event, 'encryption is disabled')
-        return
-      }
-      try {
-        message = openEvent(this.profile, event, this.#options.secretKey)
-      } catch (err) {
-        this.#drop(event, (err as Error).message)
-        return
-      }
-      if (!this.#seen.add(message.id)) {
-        this.#drop(event, 'duplicate (inner event)')
-        return
-      }
-    } else {
-      if (this.encryption === 'required') {
-        this.#drop(event, 'plaintext, but encryption is required')
-        return
-      }
-      message = openEvent(this.profile, event, this.#options.secretKey)
     }
     if (message.pubkey !== this.serverPubkey) {
       this.#drop(event, 'not signed by the server')
       return
     }
+    this.#learnWrapKind(message.tags)
     const { response, notification } = this.profile.kinds
     if (message.kind !== response && message.kind !== notification) {
       this.#drop(event, `unexpected kind ${message.kind}`)
@@ -354,6 +322,16 @@ export class NostrClientTransport implements Transport {
     // News about a request (progress) keeps it alive.
     if (related) this.#arm(related, this.#options.timeoutMs)
     this.#deliver(rpc)
+  }
+
+  /**
+   * ContextVM (CEP-19): once the server flags `support_encryption_ephemeral` (on its initialize
+   * response), encrypted messages go out as unstored 21059 wraps, as `@contextvm/sdk` clients do.
+   */
+  #learnWrapKind(tags: Tags): void {
+    if (this.#wrapKind === EPHEMERAL_GIFT_WRAP_KIND || !isContextVm(this.profile)) return
+    const flag = this.profile.capabilityTags.ephemeralEncryption
+    if (tags.some((t) => t[0] === flag)) this.#wrapKind = EPHEMERAL_GIFT_WRAP_KIND
   }
 
   #answer(pending: Pending, message: OpenedEvent, rpc: JSONRPCMessage): void {

@@ -1,9 +1,8 @@
-import { AgoraError } from '@agora/core/errors'
-import { createRumor, createSeal, createWrap, unwrapEvent } from 'nostr-tools/nip59'
 import type { Event, EventTemplate } from 'nostr-tools/pure'
-import { getEventHash } from 'nostr-tools/pure'
 import type { Cep4WrapKind } from './contextvm/cep4.ts'
 import { unwrapCep4, wrapCep4 } from './contextvm/cep4.ts'
+import type { Rumor } from './nip59.ts'
+import { unwrapNip59, wrapNip59 } from './nip59.ts'
 import type { NostrProfile } from './profile.ts'
 import { giftWrapKinds } from './profile.ts'
 import { signEvent } from './signing.ts'
@@ -12,17 +11,11 @@ import { signEvent } from './signing.ts'
 export type EncryptionMode = 'disabled' | 'optional' | 'required'
 
 /**
- * A message as the transport handles it: the event itself, or for a gift wrap the event inside.
- * `pubkey` is always authenticated (the event signature, or the NIP-59 seal signature).
+ * A message as the transport handles it: the event itself, or for a gift wrap the event inside
+ * (whose `id` is what responses reference in `e`). `pubkey` is always authenticated (the event
+ * signature, the NIP-59 seal signature, or the CEP-4 inner event's signature).
  */
-export interface OpenedEvent {
-  /** Event id (for a gift wrap: the inner event's id, which responses reference in `e`). */
-  readonly id: string
-  readonly pubkey: string
-  readonly kind: number
-  readonly tags: string[][]
-  readonly content: string
-  readonly created_at: number
+export interface OpenedEvent extends Rumor {
   /** True when it arrived gift-wrapped. */
   readonly encrypted: boolean
   /** The gift wrap's kind when it arrived wrapped (replies use the same, e.g. ContextVM's 21059). */
@@ -59,9 +52,8 @@ export function sealMessage(
     const inner = signEvent(template, secretKey)
     return { event: wrapCep4(inner, recipient, { kind: (wrapKind ?? profile.kinds.giftWrap) as Cep4WrapKind }), id: inner.id }
   }
-  // nip59.wrapEvent in three steps, to keep the rumor's id (what the answer's `e` tag references).
-  const rumor = createRumor(template, secretKey)
-  const wrap = createWrap(createSeal(rumor, secretKey, recipient), recipient)
+  // The rumor's id is what the answer's `e` tag references.
+  const { wrap, rumor } = wrapNip59(template, secretKey, recipient)
   return { event: wrap, id: rumor.id }
 }
 
@@ -83,24 +75,8 @@ export function openEvent(profile: NostrProfile, event: Event, secretKey: Uint8A
     const inner = unwrapCep4(event, secretKey, { requireAddressed: false })
     return { ...pick(inner), encrypted: true, wrapKind: event.kind }
   }
-  let rumor: ReturnType<typeof unwrapEvent>
-  try {
-    // Decrypts the seal, verifies its signature, decrypts the rumor, checks rumor.pubkey === seal.pubkey.
-    rumor = unwrapEvent(event, secretKey)
-  } catch (err) {
-    throw new AgoraError('UNAUTHENTICATED', `cannot open gift wrap ${event.id}: ${(err as Error).message}`, { cause: err })
-  }
-  if (
-    typeof rumor.id !== 'string' ||
-    !Array.isArray(rumor.tags) ||
-    typeof rumor.content !== 'string' ||
-    !Number.isInteger(rumor.kind) ||
-    !Number.isInteger(rumor.created_at) ||
-    getEventHash(rumor) !== rumor.id
-  ) {
-    throw new AgoraError('UNAUTHENTICATED', `gift wrap ${event.id} holds a malformed event`)
-  }
-  return { ...pick(rumor), encrypted: true }
+  // Decrypts the seal, verifies its signature, decrypts the rumor, checks rumor.pubkey === seal.pubkey and its id.
+  return { ...pick(unwrapNip59(event, secretKey)), encrypted: true }
 }
 
 const pick = (e: Omit<Event, 'sig'>) => ({

@@ -16,8 +16,6 @@ export { announceNostr, DEFAULT_REPUBLISH_DEBOUNCE_MS } from './announce/announc
 export type { AnnouncementMetadata, AnnouncementShape, AnnouncementTemplates } from './announce/events.ts'
 export { announcementTemplates } from './announce/events.ts'
 export type { AnnouncementKinds } from './announce/kinds.ts'
-export type { NostrRelays, NostrRelaysOptions, RelayAnswer } from './announce/relays.ts'
-export { createNostrRelays } from './announce/relays.ts'
 export type { ServerSnapshot, SnapshotOptions } from './announce/snapshot.ts'
 export { snapshotServer } from './announce/snapshot.ts'
 export type { NostrClientTransportOptions, NostrPaymentNotice } from './client-transport.ts'
@@ -31,7 +29,7 @@ export type { ContextVmProfile } from './contextvm/profile.ts'
 export { CONTEXTVM, isContextVm } from './contextvm/profile.ts'
 export type { DiscoveredPrice, DiscoveredServer, DiscoverNostrOptions, DiscoveryRejection } from './discover/discover.ts'
 export { discoverNostr } from './discover/discover.ts'
-export type { Parsed, ParsedList } from './discover/parse.ts'
+export type { Parsed, ParsedList, ParseOptions } from './discover/parse.ts'
 export { parseListContent, parseServerContent } from './discover/parse.ts'
 export type { EncryptionMode, OpenedEvent } from './encryption.ts'
 export { openEvent, sealMessage } from './encryption.ts'
@@ -49,7 +47,18 @@ export {
 } from './keys.ts'
 export type { DecodedContent } from './message.ts'
 export { DEFAULT_MAX_CONTENT_BYTES, decodeContent } from './message.ts'
-export type { EventInfo, FilterBuilder, RelayPool, RelayPoolOptions, RelaySubscription, SubscribeOptions } from './pool.ts'
+export type { Rumor } from './nip59.ts'
+export { unwrapNip59, wrapNip59 } from './nip59.ts'
+export type {
+  EventInfo,
+  FilterBuilder,
+  QueryOptions,
+  RelayAnswer,
+  RelayPool,
+  RelayPoolOptions,
+  RelaySubscription,
+  SubscribeOptions,
+} from './pool.ts'
 export { createRelayPool } from './pool.ts'
 export type { NostrProfile } from './profile.ts'
 export { DVMCP_DRAFT, giftWrapKinds, giftWrapSpreadSeconds, PROFILES, resolveProfile } from './profile.ts'

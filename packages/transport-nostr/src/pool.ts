@@ -1,13 +1,13 @@
 import type { Logger } from '@agora/core'
 import { silentLogger } from '@agora/core'
 import { AgoraError } from '@agora/core/errors'
-import type { SubCloser } from 'nostr-tools/abstract-pool'
 import { AbstractSimplePool } from 'nostr-tools/abstract-pool'
 import type { AbstractRelay } from 'nostr-tools/abstract-relay'
 import type { Filter } from 'nostr-tools/filter'
 import type { Event } from 'nostr-tools/pure'
 import { normalizeURL } from 'nostr-tools/utils'
 import { WebSocket } from 'ws'
+import { Subscription } from './pool-subscription.ts'
 import { checkEvent } from './signing.ts'
 
 export interface RelayPoolOptions {
@@ -19,6 +19,8 @@ export interface RelayPoolOptions {
   maxReconnectDelayMs?: number | undefined
   /** Bound on opening a connection to a relay. Default 3000 ms. */
   connectTimeoutMs?: number | undefined
+  /** Bound on one relay's answer to a query (until its end of stored events). Default 3000 ms. */
+  queryTimeoutMs?: number | undefined
   logger?: Logger | undefined
 }
 
@@ -58,6 +60,23 @@ export interface RelaySubscription {
   close(): void
 }
 
+/** What one relay answered to a query. */
+export type RelayAnswer =
+  | {
+      readonly relay: string
+      /** Matching events whose signature checked out. */
+      readonly events: readonly Event[]
+      /** Events the relay sent that failed the signature check or did not match the filter. */
+      readonly rejected?: number | undefined
+    }
+  | { readonly relay: string; readonly error: string }
+
+export interface QueryOptions {
+  signal?: AbortSignal | undefined
+  /** Bound on each relay's answer. Default: the pool's `queryTimeoutMs` (3000 ms). */
+  maxWaitMs?: number | undefined
+}
+
 /**
  * Connections to a set of relays: publish to all (success when one accepts), subscribe with
  * automatic re-subscription, one-shot queries. Every event handed out has a valid signature.
@@ -73,10 +92,16 @@ export interface RelayPool {
   subscribe(filters: Filter[] | FilterBuilder, options: SubscribeOptions): RelaySubscription
   /**
    * The events stored on the relays that match `filter` (deduplicated, signatures checked); waits
-   * for every relay's end of stored events or `maxWaitMs` (default 3000). Rejects with
-   * `CONNECTION` only when no relay could be reached.
+   * for every relay's end of stored events or `maxWaitMs`. Rejects with `CONNECTION` only when no
+   * relay answered, `CANCELLED` when aborted.
    */
-  query(filter: Filter, options?: { signal?: AbortSignal | undefined; maxWaitMs?: number | undefined }): Promise<Event[]>
+  query(filter: Filter, options?: QueryOptions): Promise<Event[]>
+  /**
+   * Asks every relay on its own, as {@link query} does, and returns one answer per relay (in the
+   * pool's order): a dead relay shows up as an error answer instead of silently shrinking the
+   * results. Rejects only with `CANCELLED`, when aborted.
+   */
+  queryEach(filter: Filter, options?: QueryOptions): Promise<RelayAnswer[]>
   /** Closes every subscription and connection. Idempotent. */
   close(): void
 }
@@ -104,7 +129,6 @@ export function createRelayPool(options: RelayPoolOptions): RelayPool {
   return new Pool(options)
 }
 
-const nowSeconds = () => Math.floor(Date.now() / 1000)
 const reasonOf = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
 /**
@@ -146,6 +170,7 @@ class Pool implements RelayPool {
   readonly #delay: number
   readonly #maxDelay: number
   readonly #connectTimeout: number
+  readonly #queryTimeout: number
   readonly #subs = new Set<Subscription>()
   /** Relays whose connection failed recently: skipped by publish until `retryAt` (ms). */
   readonly #down = new Map<string, { failures: number; retryAt: number }>()
@@ -169,6 +194,7 @@ class Pool implements RelayPool {
     this.#delay = options.reconnectDelayMs ?? 100
     this.#maxDelay = options.maxReconnectDelayMs ?? 5000
     this.#connectTimeout = options.connectTimeoutMs ?? 3000
+    this.#queryTimeout = options.queryTimeoutMs ?? 3000
     this.#pool = new QuietPool(this.#log, this.#connectTimeout)
   }
 
@@ -225,34 +251,67 @@ class Pool implements RelayPool {
     return sub
   }
 
-  query(filter: Filter, options: { signal?: AbortSignal | undefined; maxWaitMs?: number | undefined } = {}): Promise<Event[]> {
-    if (this.#closed) return Promise.reject(new AgoraError('CONNECTION', 'the relay pool is closed'))
-    const events: Event[] = []
-    return new Promise<Event[]>((resolve, reject) => {
-      let closer: SubCloser | undefined
-      const onAbort = () => {
-        closer?.close('aborted')
-        reject(new AgoraError('CANCELLED', 'the relay query was cancelled'))
+  async query(filter: Filter, options: QueryOptions = {}): Promise<Event[]> {
+    const answers = await this.queryEach(filter, options)
+    const failed = answers.filter((a) => 'error' in a)
+    if (failed.length === answers.length) {
+      const detail = failed.map((a) => `${a.relay}: ${a.error}`).join('; ')
+      throw new AgoraError('CONNECTION', `no relay answered the query: ${detail}`, { data: { failures: failed } })
+    }
+    const byId = new Map<string, Event>()
+    for (const answer of answers) if ('events' in answer) for (const event of answer.events) byId.set(event.id, event)
+    return [...byId.values()]
+  }
+
+  async queryEach(filter: Filter, options: QueryOptions = {}): Promise<RelayAnswer[]> {
+    const { signal } = options
+    if (this.#closed) throw new AgoraError('CONNECTION', 'the relay pool is closed')
+    if (signal?.aborted) throw cancelled(signal)
+    const maxWait = options.maxWaitMs ?? this.#queryTimeout
+    const answers = await Promise.all(this.relays.map((url) => this.#queryRelay(url, filter, maxWait, signal)))
+    if (signal?.aborted) throw cancelled(signal)
+    return answers
+  }
+
+  /**
+   * One relay's answer, on the relay's own subscription (the pool's reports a failed relay as end
+   * of stored events). nostr-tools wires `abort` through `signal.onabort = …`, so one signal shared
+   * by several relays would only reach the last: aborting is handled here instead.
+   */
+  async #queryRelay(url: string, filter: Filter, maxWait: number, signal: AbortSignal | undefined): Promise<RelayAnswer> {
+    let relay: AbstractRelay
+    try {
+      relay = await whileNotAborted(this.#pool.ensureRelay(url, { connectionTimeout: this.#connectTimeout }), signal)
+    } catch (err) {
+      return { relay: url, error: `connection failure: ${reasonOf(err)}` }
+    }
+    return new Promise<RelayAnswer>((resolve) => {
+      const events: Event[] = []
+      let rejected = 0
+      let done = false
+      let sub: ReturnType<AbstractRelay['subscribe']> | undefined
+      const onAbort = () => sub?.close(`aborted: ${reasonOf(signal?.reason)}`)
+      const finish = (answer: RelayAnswer) => {
+        if (done) return
+        done = true
+        signal?.removeEventListener('abort', onAbort)
+        resolve(answer)
       }
-      if (options.signal?.aborted) {
-        onAbort()
-        return
+      signal?.addEventListener('abort', onAbort, { once: true })
+      try {
+        sub = relay.subscribe([filter], {
+          eoseTimeout: maxWait,
+          onevent: (event) => events.push(event),
+          oninvalidevent: () => rejected++,
+          oneose: () => {
+            finish({ relay: url, events, rejected })
+            sub?.close()
+          },
+          onclose: (reason) => finish({ relay: url, error: reason }),
+        })
+      } catch (err) {
+        finish({ relay: url, error: reasonOf(err) })
       }
-      options.signal?.addEventListener('abort', onAbort, { once: true })
-      closer = this.#pool.subscribeEose([...this.relays], filter, {
-        maxWait: options.maxWaitMs ?? 3000,
-        onevent: (event) => events.push(event),
-        onclose: (reasons) => {
-          options.signal?.removeEventListener('abort', onAbort)
-          const failed = reasons.filter((r) => !isOrderlyClose(r.reason))
-          if (failed.length === reasons.length && events.length === 0) {
-            const detail = failed.map((r) => `${r.url}: ${r.reason}`).join('; ')
-            reject(new AgoraError('CONNECTION', `no relay answered the query: ${detail}`, { data: { failures: failed } }))
-            return
-          }
-          resolve(events)
-        },
-      })
     })
   }
 
@@ -268,7 +327,7 @@ class Pool implements RelayPool {
   }
 
   /** @internal */
-  get pool(): QuietPool {
+  get pool(): AbstractSimplePool {
     return this.#pool
   }
 
@@ -305,138 +364,26 @@ class Pool implements RelayPool {
   }
 }
 
-const isOrderlyClose = (reason: string) =>
-  reason === 'closed automatically on eose' || reason === 'closed by caller' || reason.startsWith('closed by')
-
-/** One relay's part of a subscription. */
-interface Line {
-  readonly url: string
-  closer: SubCloser | undefined
-  timer: ReturnType<typeof setTimeout> | undefined
-  failures: number
-  eosed: boolean
-  /** Set while the relay is unreachable: when it was last known to be reachable (Unix seconds). */
-  downSince: number | undefined
-  everUp: boolean
-}
-
-class Subscription implements RelaySubscription {
-  readonly ready: Promise<void>
-  readonly #owner: Pool
-  readonly #build: FilterBuilder
-  readonly #options: SubscribeOptions
-  readonly #lines: Line[]
-  readonly #ready = Promise.withResolvers<void>()
-  readonly #seen = new Set<string>()
-  readonly #startedAt = nowSeconds()
-  #readySettled = false
-  #closed = false
-
-  constructor(owner: Pool, build: FilterBuilder, options: SubscribeOptions) {
-    this.#owner = owner
-    this.#build = build
-    this.#options = options
-    this.ready = this.#ready.promise
-    // Callers may never await `ready` (a server that keeps retrying): avoid an unhandled rejection.
-    this.ready.catch(() => {})
-    this.#lines = owner.relays.map((url) => ({
-      url,
-      closer: undefined,
-      timer: undefined,
-      failures: 0,
-      eosed: false,
-      downSince: undefined,
-      everUp: false,
-    }))
-    options.signal?.addEventListener('abort', () => this.close(), { once: true })
-  }
-
-  get connected(): readonly string[] {
-    return this.#lines.filter((l) => l.eosed && l.downSince === undefined).map((l) => l.url)
-  }
-
-  start(): void {
-    if (this.#options.signal?.aborted) {
-      this.close()
-      return
-    }
-    for (const line of this.#lines) this.#open(line)
-  }
-
-  close(): void {
-    if (this.#closed) return
-    this.#closed = true
-    for (const line of this.#lines) {
-      clearTimeout(line.timer)
-      line.closer?.close('closed by caller')
-      line.closer = undefined
-    }
-    this.#settleReady(new AgoraError('CANCELLED', 'the subscription was closed before any relay answered'))
-    this.#owner.forget(this)
-  }
-
-  #open(line: Line): void {
-    if (this.#closed || this.#owner.closed) return
-    line.timer = undefined
-    line.eosed = false
-    const filters = this.#build({ since: line.downSince })
-    let closer: SubCloser | undefined
-    closer = this.#owner.pool.subscribeMap(
-      filters.map((filter) => ({ url: line.url, filter })),
-      {
-        onevent: (event: Event) => {
-          if (this.#closed) return
-          // Re-subscriptions overlap on purpose; relays repeat stored events.
-          if (this.#seen.has(event.id)) return
-          this.#seen.add(event.id)
-          if (this.#seen.size > 50_000) this.#seen.delete(this.#seen.values().next().value as string)
-          try {
-            this.#options.onevent(event, { relay: line.url, stored: !line.eosed })
-          } catch (err) {
-            this.#owner.log.warn('a Nostr event handler threw', { error: reasonOf(err) })
-          }
-        },
-        oneose: () => {
-          // nostr-tools also reports a failed connection as end of stored events, right before the
-          // close: wait a microtask to tell the two apart.
-          queueMicrotask(() => this.#up(line, closer))
-        },
-        onclose: (reasons: { url: string; reason: string }[]) => {
-          if (this.#closed || line.closer !== closer) return
-          const reason = reasons[0]?.reason ?? 'closed'
-          line.closer = undefined
-          line.eosed = false
-          line.downSince ??= line.everUp ? nowSeconds() : this.#startedAt
-          line.failures++
-          this.#owner.log.debug('relay subscription dropped', { relay: line.url, reason, failures: line.failures })
-          this.#options.onrelay?.(line.url, 'down', reason)
-          if (!line.everUp && this.#lines.every((l) => !l.everUp && l.failures > 0)) {
-            const detail = this.#lines.map((l) => l.url).join(', ')
-            this.#settleReady(new AgoraError('CONNECTION', `cannot reach any Nostr relay (${detail}): ${reason}`))
-          }
-          line.timer = setTimeout(() => this.#open(line), this.#owner.backoff(line.failures))
-          line.timer.unref?.()
-        },
+/** Settles like `promise`, or rejects `CANCELLED` as soon as `signal` aborts. */
+function whileNotAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise
+  if (signal.aborted) return Promise.reject(cancelled(signal))
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelled(signal))
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(err)
       },
     )
-    line.closer = closer
-  }
+  })
+}
 
-  #up(line: Line, closer: SubCloser | undefined): void {
-    if (this.#closed || line.closer !== closer || closer === undefined) return
-    line.eosed = true
-    line.failures = 0
-    line.downSince = undefined
-    line.everUp = true
-    this.#owner.markUp(line.url)
-    this.#options.onrelay?.(line.url, 'up')
-    this.#settleReady()
-  }
-
-  #settleReady(err?: Error): void {
-    if (this.#readySettled) return
-    this.#readySettled = true
-    if (err) this.#ready.reject(err)
-    else this.#ready.resolve()
-  }
+function cancelled(signal: AbortSignal): AgoraError {
+  return new AgoraError('CANCELLED', 'the relay query was cancelled', { cause: signal.reason })
 }

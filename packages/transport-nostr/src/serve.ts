@@ -2,23 +2,24 @@ import type { AgoraServer, Logger, PaymentNotice } from '@agora/core'
 import { createLogger, createSdkServer } from '@agora/core'
 import { AgoraError } from '@agora/core/errors'
 import type { JSONRPCMessage, JSONRPCNotification, JSONRPCRequest } from '@modelcontextprotocol/server'
-import type { Filter } from 'nostr-tools/filter'
 import type { Event } from 'nostr-tools/pure'
 import { capabilityTags } from './contextvm/profile.ts'
 import type { EncryptionMode, OpenedEvent } from './encryption.ts'
-import { openEvent, sealMessage } from './encryption.ts'
+import { sealMessage } from './encryption.ts'
+import type { Inbox } from './inbox.ts'
+import { createInbox } from './inbox.ts'
 import { parsePublicKey, resolveKeys } from './keys.ts'
 import { DEFAULT_MAX_CONTENT_BYTES, decodeContent, INVALID_REQUEST, isNotification, isRequest } from './message.ts'
 import type { EventInfo, RelayPool, RelaySubscription } from './pool.ts'
 import { createRelayPool } from './pool.ts'
 import type { NostrProfile } from './profile.ts'
-import { giftWrapKinds, giftWrapSpreadSeconds, resolveProfile } from './profile.ts'
-import { SeenIds } from './seen.ts'
+import { resolveProfile } from './profile.ts'
+import { defaultServerId } from './server-id.ts'
 import type { InflightRequest, SessionHost } from './server-session.ts'
 import { NostrServerSession } from './server-session.ts'
-import { checkEvent, useFastSigning } from './signing.ts'
+import { useFastSigning } from './signing.ts'
 import type { Tags } from './wire.ts'
-import { addresses, notificationTags, nowSeconds, paymentRequiredTags, responseTags, tagValue } from './wire.ts'
+import { notificationTags, nowSeconds, paymentRequiredTags, responseTags, tagValue } from './wire.ts'
 
 export interface NostrServeOptions {
   /** Relays to listen and answer on. Required unless `pool` is given. */
@@ -133,7 +134,7 @@ class NostrServer implements NostrServerHandle, SessionHost {
   readonly #sessionIdleMs: number
   readonly #maxSessions: number
   readonly #requestStateKey: string | Uint8Array | undefined
-  readonly #seen: SeenIds
+  readonly #inbox: Inbox
   readonly #sessions = new Map<string, NostrServerSession>()
   /** Stored requests delivered before the subscription caught up: served only if not answered yet. */
   #backlog: [OpenedEvent, Event][] = []
@@ -149,7 +150,7 @@ class NostrServer implements NostrServerHandle, SessionHost {
     this.pool = pool
     this.#ownsPool = options.pool === undefined
     this.profile = resolveProfile(options.profile)
-    this.serverId = options.serverId ?? slug(def.info.name)
+    this.serverId = options.serverId ?? defaultServerId(def.info.name)
     if (this.serverId.length === 0) throw new AgoraError('CONFIG', 'the Nostr server id must not be empty')
     this.encryption = options.encryption ?? 'optional'
     if (!['disabled', 'optional', 'required'].includes(this.encryption)) {
@@ -164,8 +165,14 @@ class NostrServer implements NostrServerHandle, SessionHost {
     this.#sessionIdleMs = options.sessionIdleMs ?? 10 * 60_000
     this.#maxSessions = options.maxSessions ?? 1000
     this.#requestStateKey = options.requestStateKey
-    // Long enough to cover the replay window on both sides (and gift wraps' spread, which their inner date bounds).
-    this.#seen = new SeenIds({ ttlMs: (2 * this.#window + CATCH_UP_SLACK_SECONDS) * 1000 })
+    this.#inbox = createInbox({
+      profile: this.profile,
+      pubkey,
+      secretKey,
+      encryption: this.encryption,
+      // Long enough to cover the replay window on both sides (and gift wraps' spread, which their inner date bounds).
+      seenTtlMs: (2 * this.#window + CATCH_UP_SLACK_SECONDS) * 1000,
+    })
     options.signal?.addEventListener('abort', () => void this.close(), { once: true })
   }
 
@@ -179,16 +186,11 @@ class NostrServer implements NostrServerHandle, SessionHost {
 
   async start(): Promise<void> {
     const { request, notification } = this.profile.kinds
-    const filters = (gap: { since: number | undefined }): Filter[] => {
-      const since = gap.since === undefined ? nowSeconds() - this.#window : gap.since - CATCH_UP_SLACK_SECONDS
-      const list: Filter[] = [{ kinds: unique([request, notification]), '#p': [this.pubkey], since }]
-      if (this.encryption !== 'disabled') {
-        // Gift wraps are dated up to two days back: a `since` near now would miss them.
-        const spread = giftWrapSpreadSeconds(this.profile)
-        list.push({ kinds: [...giftWrapKinds(this.profile)], '#p': [this.pubkey], since: since - spread })
-      }
-      return list
-    }
+    const filters = (gap: { since: number | undefined }) =>
+      this.#inbox.filters(
+        [request, notification],
+        gap.since === undefined ? nowSeconds() - this.#window : gap.since - CATCH_UP_SLACK_SECONDS,
+      )
     this.#subscription = this.pool.subscribe(filters, {
       onevent: (event, info) => this.#onEvent(event, info),
       onrelay: (relay, state, reason) =>
@@ -199,7 +201,7 @@ class NostrServer implements NostrServerHandle, SessionHost {
     await this.#subscription.ready
     this.#sweeper = setInterval(() => this.#sweep(), Math.min(60_000, Math.max(50, this.#sessionIdleMs / 2)))
     this.#sweeper.unref()
-    this.#log.info('serving MCP over Nostr', {
+    this.#log.debug('serving MCP over Nostr', {
       pubkey: this.pubkey,
       serverId: this.serverId,
       relays: this.relays,
@@ -227,42 +229,8 @@ class NostrServer implements NostrServerHandle, SessionHost {
 
   #onEvent(event: Event, info: EventInfo): void {
     if (this.#closing) return
-    // The pool checks signatures too; checked again here because everything below trusts `pubkey`.
-    if (!checkEvent(event)) {
-      this.#drop(event, 'invalid signature')
-      return
-    }
-    if (!this.#seen.add(event.id)) {
-      this.#drop(event, 'duplicate')
-      return
-    }
-    if (!addresses(event.tags, this.pubkey)) {
-      this.#drop(event, 'not addressed to this pubkey')
-      return
-    }
-    let message: OpenedEvent
-    if (giftWrapKinds(this.profile).includes(event.kind)) {
-      if (this.encryption === 'disabled') {
-        this.#drop(event, 'encryption is disabled')
-        return
-      }
-      try {
-        message = openEvent(this.profile, event, this.#secretKey)
-      } catch (err) {
-        this.#drop(event, (err as Error).message)
-        return
-      }
-      if (!this.#seen.add(message.id)) {
-        this.#drop(event, 'duplicate (inner event)')
-        return
-      }
-      if (!addresses(message.tags, this.pubkey)) {
-        this.#drop(event, 'inner event not addressed to this pubkey')
-        return
-      }
-    } else {
-      message = openEvent(this.profile, event, this.#secretKey)
-    }
+    const message = this.#inbox.admit(event, (reason) => this.#drop(event, reason))
+    if (!message) return
     const { request, notification } = this.profile.kinds
     if (message.kind !== request && message.kind !== notification) {
       this.#drop(event, `unexpected kind ${message.kind}`)
@@ -316,7 +284,8 @@ class NostrServer implements NostrServerHandle, SessionHost {
       }
     }
     if (this.encryption === 'required' && !message.encrypted) {
-      const err = new AgoraError('FORBIDDEN', 'this server only accepts encrypted (NIP-59 gift-wrapped) messages')
+      const how = this.profile.encryption === 'cep4' ? 'CEP-4 gift-wrapped' : 'NIP-59 gift-wrapped'
+      const err = new AgoraError('FORBIDDEN', `this server only accepts encrypted (${how}) messages`)
       this.#refuse(message, id, err.wireCode, err.message, err.toWireData())
       return
     }
@@ -408,17 +377,27 @@ class NostrServer implements NostrServerHandle, SessionHost {
   /** Answers a refused request with a JSON-RPC error (notifications get no answer). */
   #refuse(message: OpenedEvent, id: string | number | null, code: number, reason: string, data?: unknown): void {
     if (message.kind !== this.profile.kinds.request) return
-    const error = { code, message: reason, ...(data === undefined ? {} : { data }) }
-    const response = { jsonrpc: '2.0', id, error } as unknown as JSONRPCMessage
+    const request = { eventId: message.id, encrypted: message.encrypted, wrapKind: message.wrapKind }
+    // JSON drops `data` when undefined.
+    this.#answerError(request, message.pubkey, id, { code, message: reason, data })
+  }
+
+  /** Publishes a JSON-RPC error answering the request event `request.eventId`; a failure is logged. */
+  #answerError(
+    request: Pick<InflightRequest, 'eventId' | 'encrypted' | 'wrapKind'>,
+    client: string,
+    id: string | number | null,
+    error: { code: number; message: string; data?: unknown },
+  ): void {
     const tags = responseTags(this.profile, {
-      requestEventId: message.id,
-      client: message.pubkey,
+      requestEventId: request.eventId,
+      client,
       serverId: this.serverId,
       initialize: false,
     })
-    const { encrypted, wrapKind } = message
-    this.#publish(this.profile.kinds.response, tags, JSON.stringify(response), message.pubkey, encrypted, wrapKind).catch(
-      (err: Error) => this.#log.warn('cannot publish a refusal', { event: message.id, error: err.message }),
+    const content = JSON.stringify({ jsonrpc: '2.0', id, error })
+    this.#publish(this.profile.kinds.response, tags, content, client, request.encrypted, request.wrapKind).catch((err: Error) =>
+      this.#log.warn('cannot publish an error answer', { event: request.eventId, error: err.message }),
     )
   }
 
@@ -462,21 +441,11 @@ class NostrServer implements NostrServerHandle, SessionHost {
 
   timedOut(session: NostrServerSession, request: InflightRequest): void {
     const err = new AgoraError('TIMEOUT', `the server gave up on ${request.method} after ${this.requestTimeoutMs} ms`)
-    const response = {
-      jsonrpc: '2.0',
-      id: request.clientId,
-      error: { code: err.wireCode, message: err.message, data: err.toWireData() },
-    }
-    const tags = responseTags(this.profile, {
-      requestEventId: request.eventId,
-      client: session.client,
-      serverId: this.serverId,
-      initialize: false,
+    this.#answerError(request, session.client, request.clientId, {
+      code: err.wireCode,
+      message: err.message,
+      data: err.toWireData(),
     })
-    const { encrypted, wrapKind } = request
-    this.#publish(this.profile.kinds.response, tags, JSON.stringify(response), session.client, encrypted, wrapKind).catch(
-      (e: Error) => this.#log.warn('cannot publish a timeout', { event: request.eventId, error: e.message }),
-    )
   }
 
   /** Signs and publishes; encrypted replies reuse the request's gift wrap kind (`wrapKind`). */
@@ -493,14 +462,4 @@ class NostrServer implements NostrServerHandle, SessionHost {
     const { event } = sealMessage(this.profile, template, this.#secretKey, recipient, seal, wrapKind)
     await this.pool.publish(event)
   }
-}
-
-const unique = (kinds: number[]) => [...new Set(kinds)]
-
-/** `Weather Server` → `weather-server`. */
-function slug(name: string): string {
-  return name
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
 }

@@ -1,5 +1,5 @@
 import type { Event, EventTemplate, VerifiedEvent } from 'nostr-tools/pure'
-import { finalizeEvent as finalizeJs, verifyEvent as verifyJs } from 'nostr-tools/pure'
+import { finalizeEvent as finalizeJs, validateEvent, verifyEvent as verifyJs } from 'nostr-tools/pure'
 
 interface Signer {
   finalizeEvent(template: EventTemplate, secretKey: Uint8Array): VerifiedEvent
@@ -50,9 +50,13 @@ export function signEvent(template: EventTemplate, secretKey: Uint8Array): Verif
   )
 }
 
+/** Events that passed {@link checkEvent}, with the fields their verdict covers. */
+const verified = new WeakMap<object, string>()
+
 /**
  * True when the event's id matches its content and its signature is valid, with the fastest
- * backend loaded. Results are cached on the event object.
+ * backend loaded. A positive verdict is remembered for that object while its fields stay the same
+ * (the relay pool checks each event, and the transport checks it again before trusting it).
  *
  * @example
  * ```ts
@@ -60,5 +64,27 @@ export function signEvent(template: EventTemplate, secretKey: Uint8Array): Verif
  * ```
  */
 export function checkEvent(event: Event): boolean {
-  return active.verifyEvent(event)
+  if (typeof event !== 'object' || event === null) return false
+  const { id, pubkey, created_at, kind, tags, content, sig } = event
+  const covered = JSON.stringify([id, sig, pubkey, created_at, kind, tags, content])
+  if (verified.get(event) === covered) return true
+  // A bare copy: nostr-tools' pure-JS verifier trusts a verdict symbol, which object spread copies.
+  if (!active.verifyEvent({ id, pubkey, created_at, kind, tags, content, sig })) return false
+  verified.set(event, covered)
+  return true
+}
+
+/**
+ * True for a parsed value that has the form of a whole signed event (the signature itself is
+ * checked separately): guards the verifier against shapes it would throw on.
+ *
+ * @example
+ * ```ts
+ * if (isSignedEvent(inner) && checkEvent(inner)) use(inner)
+ * ```
+ */
+export function isSignedEvent(value: unknown): value is Event {
+  if (!validateEvent(value)) return false
+  const { id, sig } = value as Partial<Event>
+  return typeof id === 'string' && typeof sig === 'string'
 }

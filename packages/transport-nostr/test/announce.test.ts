@@ -2,51 +2,15 @@ import type { AgoraServer } from '@agora/core'
 import { createSdkServer, createServer, silentLogger } from '@agora/core'
 import { AgoraError } from '@agora/core/errors'
 import { Client, InMemoryTransport } from '@modelcontextprotocol/client'
-import { AbstractRelay } from 'nostr-tools/abstract-relay'
-import type { Filter } from 'nostr-tools/filter'
 import type { Event } from 'nostr-tools/pure'
 import { generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 import { z } from 'zod'
 import type { NostrAnnouncement } from '../src/announce/announce.ts'
 import { announceNostr } from '../src/announce/announce.ts'
 import type { RelayHandle } from '../src/relay/index.ts'
 import { startRelay } from '../src/relay/index.ts'
-
-/** Reads stored events straight from a relay (nostr-tools' relay client, not the code under test). */
-async function fetchEvents(url: string, filter: Filter): Promise<Event[]> {
-  const relay = await AbstractRelay.connect(url, { verifyEvent, websocketImplementation: WebSocket as never })
-  try {
-    return await new Promise<Event[]>((resolve, reject) => {
-      const events: Event[] = []
-      const sub = relay.subscribe([filter], {
-        onevent: (e) => events.push(e),
-        oneose: () => {
-          resolve(events)
-          sub.close()
-        },
-        onclose: (reason) => reject(new Error(reason)),
-        eoseTimeout: 2000,
-      })
-    })
-  } finally {
-    relay.close()
-  }
-}
-
-/** Polls until `check` passes (it throws while not yet), at most `timeoutMs`. */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      return await check()
-    } catch (err) {
-      if (Date.now() > deadline) throw err
-      await new Promise((r) => setTimeout(r, 40))
-    }
-  }
-}
+import { eventually, fetchEvents } from './nostr-helpers.ts'
 
 /** What a real SDK client sees of the server: the reference the announcement must equal. */
 async function clientView(server: AgoraServer) {

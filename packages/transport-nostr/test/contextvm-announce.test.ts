@@ -8,51 +8,19 @@ import {
   ListResourceTemplatesResultSchema,
   ListToolsResultSchema,
 } from '@modelcontextprotocol/sdk/types.js'
-import { AbstractRelay } from 'nostr-tools/abstract-relay'
-import type { Filter } from 'nostr-tools/filter'
 import type { Event } from 'nostr-tools/pure'
-import { generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure'
-import { bytesToHex } from 'nostr-tools/utils'
+import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
+import { bytesToHex, normalizeURL } from 'nostr-tools/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 import { z } from 'zod'
+import type { NostrAnnouncement } from '../src/announce/announce.ts'
 import { announceNostr } from '../src/announce/announce.ts'
 import { CONTEXTVM } from '../src/contextvm/profile.ts'
+import type { DiscoveryRejection } from '../src/discover/discover.ts'
+import { discoverNostr } from '../src/discover/discover.ts'
 import type { RelayHandle } from '../src/relay/index.ts'
 import { startRelay } from '../src/relay/index.ts'
-
-/** Reads stored events straight from the relay with nostr-tools' relay client. */
-async function fetchEvents(url: string, filter: Filter): Promise<Event[]> {
-  const relay = await AbstractRelay.connect(url, { verifyEvent, websocketImplementation: WebSocket as never })
-  try {
-    return await new Promise<Event[]>((resolve, reject) => {
-      const events: Event[] = []
-      const sub = relay.subscribe([filter], {
-        onevent: (e) => events.push(e),
-        oneose: () => {
-          resolve(events)
-          sub.close()
-        },
-        onclose: (reason) => reject(new Error(reason)),
-        eoseTimeout: 2000,
-      })
-    })
-  } finally {
-    relay.close()
-  }
-}
-
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      return await check()
-    } catch (err) {
-      if (Date.now() > deadline) throw err
-      await new Promise((r) => setTimeout(r, 50))
-    }
-  }
-}
+import { eventually, fetchEvents } from './nostr-helpers.ts'
 
 const SCHEMAS: Record<number, { safeParse(v: unknown): { success: boolean } }> = {
   11316: InitializeResultSchema,
@@ -64,57 +32,62 @@ const SCHEMAS: Record<number, { safeParse(v: unknown): { success: boolean } }> =
 const KINDS = Object.keys(SCHEMAS).map(Number)
 
 let relay: RelayHandle
+let theirServer: McpServer
+let announcement: NostrAnnouncement
+const theirKey = generateSecretKey()
+const ourKey = generateSecretKey()
+
+/** The same capabilities announced twice on one relay: by @contextvm/sdk, and by announceNostr with CONTEXTVM. */
 beforeAll(async () => {
   relay = await startRelay({ port: 0, logger: silentLogger })
+  // Theirs: McpServer + NostrServerTransport with isAnnouncedServer.
+  theirServer = new McpServer({ name: 'calc', version: '1.0.0' })
+  theirServer.registerTool('add', { description: 'Adds', inputSchema: { a: z.number() } }, async () => ({ content: [] }))
+  theirServer.registerResource('readme', 'calc://readme', { description: 'Docs' }, async (uri) => ({
+    contents: [{ uri: uri.href, text: 'hi' }],
+  }))
+  theirServer.registerPrompt('explain', { description: 'Explains' }, async () => ({ messages: [] }))
+  await theirServer.connect(
+    new NostrServerTransport({
+      signer: new PrivateKeySigner(bytesToHex(theirKey)),
+      relayHandler: [relay.url],
+      encryptionMode: EncryptionMode.OPTIONAL,
+      isAnnouncedServer: true,
+      serverInfo: { name: 'Calc', about: 'Adds numbers' },
+      bootstrapRelayUrls: [],
+      publishRelayList: false,
+      logLevel: 'silent',
+    }),
+  )
+  // Ours: the same capabilities on an Agora definition.
+  const ours = createServer({ name: 'calc', version: '1.0.0' })
+    .tool('add', { description: 'Adds', input: z.object({ a: z.number() }), price: '5 sats' }, () => 'ok')
+    .resource('calc://readme', { name: 'readme', description: 'Docs' }, () => 'hi')
+    .prompt('explain', { description: 'Explains' }, () => 'Explain')
+  announcement = await announceNostr(ours, {
+    relays: [relay.url],
+    secretKey: ourKey,
+    profile: CONTEXTVM,
+    name: 'Calc',
+    about: 'Adds numbers',
+    supportEncryption: true,
+    logger: silentLogger,
+  })
 })
 afterAll(async () => {
+  await announcement?.close()
+  await theirServer?.close()
   await relay?.close()
 })
 
 describe('ContextVM announcements (CEP-6)', () => {
   it('announceNostr with the CONTEXTVM profile publishes what @contextvm/sdk publishes for the same server', async () => {
-    // Theirs: McpServer + NostrServerTransport with isAnnouncedServer.
-    const theirKey = generateSecretKey()
-    const theirServer = new McpServer({ name: 'calc', version: '1.0.0' })
-    theirServer.registerTool('add', { description: 'Adds', inputSchema: { a: z.number() } }, async () => ({ content: [] }))
-    theirServer.registerResource('readme', 'calc://readme', { description: 'Docs' }, async (uri) => ({
-      contents: [{ uri: uri.href, text: 'hi' }],
-    }))
-    theirServer.registerPrompt('explain', { description: 'Explains' }, async () => ({ messages: [] }))
-    await theirServer.connect(
-      new NostrServerTransport({
-        signer: new PrivateKeySigner(bytesToHex(theirKey)),
-        relayHandler: [relay.url],
-        encryptionMode: EncryptionMode.OPTIONAL,
-        isAnnouncedServer: true,
-        serverInfo: { name: 'Calc', about: 'Adds numbers' },
-        bootstrapRelayUrls: [],
-        publishRelayList: false,
-        logLevel: 'silent',
-      }),
-    )
-    // Ours: the same capabilities on an Agora definition.
-    const ourKey = generateSecretKey()
-    const ours = createServer({ name: 'calc', version: '1.0.0' })
-      .tool('add', { description: 'Adds', input: z.object({ a: z.number() }), price: '5 sats' }, () => 'ok')
-      .resource('calc://readme', { name: 'readme', description: 'Docs' }, () => 'hi')
-      .prompt('explain', { description: 'Explains' }, () => 'Explain')
-    const announcement = await announceNostr(ours, {
-      relays: [relay.url],
-      secretKey: ourKey,
-      profile: CONTEXTVM,
-      name: 'Calc',
-      about: 'Adds numbers',
-      supportEncryption: true,
-      logger: silentLogger,
-    })
-
-    try {
+    {
       const theirs = await eventually(async () => {
         const events = await fetchEvents(relay.url, { kinds: KINDS, authors: [getPublicKey(theirKey)] })
         expect(events.map((e) => e.kind).sort()).toEqual(KINDS)
         return events
-      })
+      }, 5000)
       const mine = await fetchEvents(relay.url, { kinds: KINDS, authors: [getPublicKey(ourKey)] })
       expect(mine.map((e) => e.kind).sort()).toEqual(KINDS)
 
@@ -142,9 +115,49 @@ describe('ContextVM announcements (CEP-6)', () => {
       const tools = JSON.parse((mine.find((e) => e.kind === 11317) as Event).content)
       const theirTools = JSON.parse((theirs.find((e) => e.kind === 11317) as Event).content)
       expect(tools.tools.map((t: { name: string }) => t.name)).toEqual(theirTools.tools.map((t: { name: string }) => t.name))
-    } finally {
-      await announcement.close()
-      await theirServer.close()
     }
+  })
+
+  it('discoverNostr with the CONTEXTVM profile finds both servers, joined with their lists', async () => {
+    const theirPubkey = getPublicKey(theirKey)
+    const ourPubkey = getPublicKey(ourKey)
+    // The SDK announces in the background: wait until its lists are all there.
+    const found = await eventually(async () => {
+      const servers = await discoverNostr({ relays: [relay.url], profile: CONTEXTVM, logger: silentLogger })
+      expect(servers.find((s) => s.pubkey === theirPubkey)?.prompts).toHaveLength(1)
+      return servers
+    }, 5000)
+    expect(found.map((s) => s.pubkey).sort()).toEqual([theirPubkey, ourPubkey].sort())
+    for (const server of found) {
+      expect(server).toMatchObject({
+        serverId: '',
+        profile: 'contextvm',
+        name: 'Calc',
+        about: 'Adds numbers',
+        supportEncryption: true,
+      })
+      expect(server.initialize.serverInfo.name).toBe('calc')
+      expect(server.tools.map((t) => t.name)).toEqual(['add'])
+      expect(server.resources.map((r) => r.uri)).toEqual(['calc://readme'])
+      expect(server.prompts.map((p) => p.name)).toEqual(['explain'])
+      expect(server.relays).toEqual([normalizeURL(relay.url)])
+    }
+    expect(found.find((s) => s.pubkey === ourPubkey)?.prices).toEqual({ add: { amount: '5', asset: 'sats' } })
+    expect(found.find((s) => s.pubkey === theirPubkey)?.prices).toBeUndefined()
+
+    // Filters work on the bare lists (no `t` tags to query by).
+    const rejections: DiscoveryRejection[] = []
+    const options = {
+      relays: [relay.url],
+      profile: CONTEXTVM,
+      logger: silentLogger,
+      onReject: (r: DiscoveryRejection) => rejections.push(r),
+    }
+    expect((await discoverNostr({ ...options, tool: 'add', authors: [ourPubkey] })).map((s) => s.pubkey)).toEqual([ourPubkey])
+    expect(await discoverNostr({ ...options, tool: 'subtract' })).toEqual([])
+    expect(await discoverNostr({ ...options, capability: 'prompts', authors: [theirPubkey] })).toHaveLength(1)
+    expect(rejections).toEqual([])
+    // The DVMCP dialect reads other kinds: none of these.
+    expect(await discoverNostr({ relays: [relay.url], logger: silentLogger })).toEqual([])
   })
 })

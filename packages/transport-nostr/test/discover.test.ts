@@ -9,10 +9,10 @@ import WebSocket from 'ws'
 import { z } from 'zod'
 import type { NostrAnnouncement } from '../src/announce/announce.ts'
 import { announceNostr } from '../src/announce/announce.ts'
-import type { NostrRelays, RelayAnswer } from '../src/announce/relays.ts'
-import { createNostrRelays } from '../src/announce/relays.ts'
 import type { DiscoveryRejection } from '../src/discover/discover.ts'
 import { discoverNostr } from '../src/discover/discover.ts'
+import type { RelayAnswer, RelayPool } from '../src/pool.ts'
+import { createRelayPool } from '../src/pool.ts'
 import type { RelayHandle } from '../src/relay/index.ts'
 import { startRelay } from '../src/relay/index.ts'
 import { serveNostr } from '../src/serve.ts'
@@ -267,20 +267,17 @@ describe('discoverNostr', () => {
     }
     // @nostr-relay answers a known id as a duplicate before checking it (OK true), storing nothing.
     await rawPublish(relayA.url, staleId)
-    const honest = createNostrRelays([relayA.url])
-    const [stored] = await honest.query({ kinds: [31316], authors: [weatherPubkey], '#d': ['weather'] })
+    const honest = createRelayPool({ relays: [relayA.url] })
+    const [stored] = await honest.queryEach({ kinds: [31316], authors: [weatherPubkey], '#d': ['weather'] })
     expect(stored && 'events' in stored ? stored.events.map((e) => e.content) : []).toEqual([real.content])
 
     // A relay that hands over forgeries anyway (a faked `query`): they are dropped and reported.
-    const lying: NostrRelays = {
-      urls: ['ws://liar.invalid', relayA.url],
-      publish: () => Promise.reject(new Error('read only')),
-      async query(filter, options) {
-        const answers = await honest.query(filter, options)
+    const lying: Pick<RelayPool, 'queryEach'> = {
+      async queryEach(filter, options) {
+        const answers = await honest.queryEach(filter, options)
         const forged: RelayAnswer = { relay: 'ws://liar.invalid', events: [tampered, staleId, impersonated] }
         return filter.kinds?.includes(31316) ? [forged, ...answers] : answers
       },
-      close: () => honest.close(),
     }
     const rejections: DiscoveryRejection[] = []
     try {
@@ -295,7 +292,7 @@ describe('discoverNostr', () => {
         ['forged', impersonated.id],
       ])
     } finally {
-      lying.close()
+      honest.close()
     }
   })
 
@@ -323,19 +320,16 @@ describe('discoverNostr', () => {
       expect(ours?.prompts).toEqual([])
 
       // A relay still holding the older version: the newer one wins, both relays are listed.
-      const real = createNostrRelays([relay.url])
-      const withStale: NostrRelays = {
-        urls: ['ws://stale.invalid', relay.url],
-        publish: () => Promise.reject(new Error('read only')),
-        async query(filter, options) {
-          const answers = await real.query(filter, options)
+      const real = createRelayPool({ relays: [relay.url] })
+      const withStale: Pick<RelayPool, 'queryEach'> = {
+        async queryEach(filter, options) {
+          const answers = await real.queryEach(filter, options)
           const stale: RelayAnswer = { relay: 'ws://stale.invalid', events: [wire(first)] }
           return filter.kinds?.includes(31316) ? [...answers, stale] : answers
         },
-        close: () => real.close(),
       }
       const merged = await discoverNostr({ pool: withStale, logger: silentLogger, authors: [copycatPubkey] })
-      withStale.close()
+      real.close()
       expect(merged).toHaveLength(1)
       expect(merged[0]?.updatedAt).toBe(latest.server.created_at)
       expect(merged[0]?.relays).toEqual([normalizeURL(relay.url), 'ws://stale.invalid'].sort())

@@ -1,11 +1,10 @@
 import { createServer } from '@agora/core'
 import { createRumor, createSeal, createWrap } from 'nostr-tools/nip59'
 import { generateSecretKey, getPublicKey } from 'nostr-tools/pure'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { DVMCP_DRAFT, openEvent, sealMessage } from '../src/index.ts'
-import type { RelayHandle } from '../src/relay/index.ts'
-import { contentOf, NostrHarness } from './nostr-helpers.ts'
+import { contentOf, nostrTestbed } from './nostr-helpers.ts'
 
 const { request: REQ, response: RES, notification: NOTE, giftWrap: WRAP } = DVMCP_DRAFT.kinds
 const now = () => Math.floor(Date.now() / 1000)
@@ -26,25 +25,18 @@ function whoServer() {
 const requestContent = (id: number, note: string) =>
   JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'whoami', arguments: { note } } })
 
-let relay: RelayHandle
-const shared = new NostrHarness()
-beforeAll(async () => {
-  relay = await shared.relay()
-})
-afterAll(() => shared.closeAll())
+const bed = nostrTestbed()
+const { h } = bed
 
 describe('NIP-59 encryption', () => {
-  const h = new NostrHarness()
-  afterEach(() => h.closeAll())
-
   it('round-trips a call entirely inside gift wraps: nothing readable on the relay', async () => {
     const { server } = whoServer()
-    const nostr = await h.serve(server, { relays: [relay.url] })
+    const nostr = await h.serve(server, { relays: [bed.relay.url] })
     const sk = generateSecretKey()
     // No `since`: gift wraps are dated up to two days back (fresh keys, so nothing older shows up).
-    const spy = await h.spy(relay.url, { kinds: [REQ, RES, NOTE, WRAP], '#p': [nostr.pubkey, getPublicKey(sk)] })
+    const spy = await h.spy(bed.relay.url, { kinds: [REQ, RES, NOTE, WRAP], '#p': [nostr.pubkey, getPublicKey(sk)] })
     const { client, transport } = await h.client({
-      relays: [relay.url],
+      relays: [bed.relay.url],
       serverPubkey: nostr.pubkey,
       encryption: 'required',
       secretKey: sk,
@@ -71,10 +63,10 @@ describe('NIP-59 encryption', () => {
   })
 
   it('answers a plaintext client in plaintext and an encrypted one encrypted (optional mode)', async () => {
-    const nostr = await h.serve(whoServer().server, { relays: [relay.url] })
-    const plain = await h.client({ relays: [relay.url], serverPubkey: nostr.pubkey })
-    const wrapped = await h.client({ relays: [relay.url], serverPubkey: nostr.pubkey, encryption: 'required' })
-    const spy = await h.spy(relay.url, [
+    const nostr = await h.serve(whoServer().server, { relays: [bed.relay.url] })
+    const plain = await h.client({ relays: [bed.relay.url], serverPubkey: nostr.pubkey })
+    const wrapped = await h.client({ relays: [bed.relay.url], serverPubkey: nostr.pubkey, encryption: 'required' })
+    const spy = await h.spy(bed.relay.url, [
       { kinds: [RES, WRAP], '#p': [plain.transport.pubkey] },
       { kinds: [RES, WRAP], '#p': [wrapped.transport.pubkey] },
     ])
@@ -87,18 +79,18 @@ describe('NIP-59 encryption', () => {
 
   it('a server with encryption required refuses plaintext requests', async () => {
     const { server, calls } = whoServer()
-    const nostr = await h.serve(server, { relays: [relay.url], encryption: 'required' })
-    const err = await h.client({ relays: [relay.url], serverPubkey: nostr.pubkey }).catch((e: unknown) => e)
+    const nostr = await h.serve(server, { relays: [bed.relay.url], encryption: 'required' })
+    const err = await h.client({ relays: [bed.relay.url], serverPubkey: nostr.pubkey }).catch((e: unknown) => e)
     expect(err).toMatchObject({ code: -31403, message: expect.stringContaining('only accepts encrypted') })
     expect(calls).toEqual([])
   })
 
   it('rejects a wrap whose inner event claims another pubkey than the seal signer', async () => {
     const { server, calls } = whoServer()
-    const nostr = await h.serve(server, { relays: [relay.url] })
+    const nostr = await h.serve(server, { relays: [bed.relay.url] })
     const victim = generateSecretKey()
     const attacker = generateSecretKey()
-    const spy = await h.spy(relay.url, [
+    const spy = await h.spy(bed.relay.url, [
       { kinds: [RES, WRAP], '#p': [getPublicKey(victim)] },
       { kinds: [RES, WRAP], '#p': [getPublicKey(attacker)] },
     ])

@@ -6,6 +6,7 @@ import { AbstractRelay } from 'nostr-tools/abstract-relay'
 import type { Filter } from 'nostr-tools/filter'
 import type { Event } from 'nostr-tools/pure'
 import { verifyEvent } from 'nostr-tools/pure'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 import { WebSocket } from 'ws'
 import type { NostrClientTransport, NostrConnectOptions, NostrServeOptions, NostrServerHandle } from '../src/index.ts'
 import { connectNostr, serveNostr } from '../src/index.ts'
@@ -137,6 +138,63 @@ export class NostrHarness {
   async closeAll(): Promise<void> {
     // Newest first: clients before servers before relays.
     for (const close of this.#closers.splice(0).reverse()) await Promise.resolve(close()).catch(() => {})
+  }
+}
+
+/**
+ * One relay for the whole test file (started before the first test, closed after the last) and a
+ * harness `h` whose servers, clients and spies are closed after each test. Call it at the top
+ * level of a test file.
+ */
+export function nostrTestbed(): { readonly relay: RelayHandle; readonly h: NostrHarness } {
+  const shared = new NostrHarness()
+  const h = new NostrHarness()
+  let relay: RelayHandle | undefined
+  beforeAll(async () => {
+    relay = await shared.relay()
+  })
+  afterEach(() => h.closeAll())
+  afterAll(() => shared.closeAll())
+  return {
+    h,
+    get relay() {
+      if (!relay) throw new Error('nostrTestbed: the relay starts in beforeAll')
+      return relay
+    },
+  }
+}
+
+/** Reads stored events straight from a relay (nostr-tools' relay client, not the code under test). */
+export async function fetchEvents(url: string, filter: Filter): Promise<Event[]> {
+  const relay = await AbstractRelay.connect(url, { verifyEvent, websocketImplementation: WebSocket as never })
+  try {
+    return await new Promise<Event[]>((resolve, reject) => {
+      const events: Event[] = []
+      const sub = relay.subscribe([filter], {
+        onevent: (e) => events.push(e),
+        oneose: () => {
+          resolve(events)
+          sub.close()
+        },
+        onclose: (reason) => reject(new Error(reason)),
+        eoseTimeout: 2000,
+      })
+    })
+  } finally {
+    relay.close()
+  }
+}
+
+/** Polls until `check` passes (it throws while not yet), at most `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await check()
+    } catch (err) {
+      if (Date.now() > deadline) throw err
+      await new Promise((r) => setTimeout(r, 40))
+    }
   }
 }
 

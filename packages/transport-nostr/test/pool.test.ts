@@ -26,6 +26,23 @@ describe('relay pool', () => {
     expect(await pool.query({ kinds: [5910], '#p': [getPublicKey(generateSecretKey())] })).toEqual([])
   })
 
+  it("queryEach answers once per relay, in the pool's order: events, or the relay's error", async () => {
+    const a = await h.relay()
+    const b = await h.relay()
+    const dead = await deadRelayUrl()
+    const pool = createRelayPool({ relays: [a.url, dead, b.url] })
+    h.add(() => pool.close())
+    const to = getPublicKey(generateSecretKey())
+    const onlyOnA = note(generateSecretKey(), to, 'only on a')
+    expect((await rawPublish(a.url, onlyOnA)).ok).toBe(true)
+    const answers = await pool.queryEach({ kinds: [5910], '#p': [to] })
+    expect(answers.map((x) => x.relay)).toEqual(pool.relays)
+    expect(answers[0]).toMatchObject({ events: [expect.objectContaining({ id: onlyOnA.id })], rejected: 0 })
+    expect(answers[1]).toMatchObject({ error: expect.stringMatching(/^connection failure/) })
+    expect(answers[2]).toMatchObject({ events: [] })
+    await expect(pool.queryEach({ kinds: [5910] }, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'CANCELLED' })
+  })
+
   it('rejects relay URLs that are not WebSocket URLs', () => {
     expect(() => createRelayPool({ relays: [] })).toThrow(expect.objectContaining({ code: 'CONFIG' }))
     expect(() => createRelayPool({ relays: ['ftp://example.com'] })).toThrow(/ws:\/\/ or wss:\/\//)

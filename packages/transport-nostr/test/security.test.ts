@@ -1,11 +1,10 @@
 import { allowCallers, createServer } from '@agora/core'
 import type { Event } from 'nostr-tools/pure'
 import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { DVMCP_DRAFT } from '../src/index.ts'
-import type { RelayHandle } from '../src/relay/index.ts'
-import { contentOf, NostrHarness, rawPublish, startLooseRelay } from './nostr-helpers.ts'
+import { contentOf, type NostrHarness, nostrTestbed, rawPublish, startLooseRelay } from './nostr-helpers.ts'
 
 const { request: REQ, response: RES } = DVMCP_DRAFT.kinds
 const now = () => Math.floor(Date.now() / 1000)
@@ -54,17 +53,10 @@ const answers = (events: Event[], requestId: string) =>
 
 const settle = (ms = 150) => new Promise((r) => setTimeout(r, ms))
 
-let relay: RelayHandle
-const shared = new NostrHarness()
-beforeAll(async () => {
-  relay = await shared.relay()
-})
-afterAll(() => shared.closeAll())
+const bed = nostrTestbed()
+const { h } = bed
 
 describe('events a relay should never have delivered', () => {
-  const h = new NostrHarness()
-  afterEach(() => h.closeAll())
-
   it('ignores a forged signature, an event for another pubkey and a duplicate; still serves good ones', async () => {
     const loose = await startLooseRelay()
     h.add(() => loose.close())
@@ -119,15 +111,12 @@ describe('events a relay should never have delivered', () => {
 })
 
 describe('requests the server refuses', () => {
-  const h = new NostrHarness()
-  afterEach(() => h.closeAll())
-
   async function setup(options: Parameters<NostrHarness['serve']>[1] = { relays: [] }) {
     const fx = counter()
-    const nostr = await h.serve(fx.server, { ...options, relays: [relay.url] })
+    const nostr = await h.serve(fx.server, { ...options, relays: [bed.relay.url] })
     const sk = generateSecretKey()
     const me = getPublicKey(sk)
-    const spy = await h.spy(relay.url, { kinds: [RES], '#p': [me] })
+    const spy = await h.spy(bed.relay.url, { kinds: [RES], '#p': [me] })
     const ask = async (spec: RequestSpec, key = sk) => {
       const event = request(key, nostr.pubkey, { serverId: nostr.serverId, ...spec })
       await nostr.pool.publish(event)
@@ -174,9 +163,9 @@ describe('requests the server refuses', () => {
   it('a restarted server does not run again a stored request it already answered, but serves one it missed', async () => {
     const sk = generateSecretKey()
     const fx = counter()
-    const first = await h.serve(fx.server, { relays: [relay.url], secretKey: sk })
+    const first = await h.serve(fx.server, { relays: [bed.relay.url], secretKey: sk })
     const client = generateSecretKey()
-    const spy = await h.spy(relay.url, { kinds: [RES], '#p': [getPublicKey(client)] })
+    const spy = await h.spy(bed.relay.url, { kinds: [RES], '#p': [getPublicKey(client)] })
     const answered = request(client, first.pubkey, { params: { name: 'count', arguments: { tag: 'once' } } })
     await first.pool.publish(answered)
     await spy.waitFor((e) => e.tags.some((t) => t[0] === 'e' && t[1] === answered.id))
@@ -184,9 +173,9 @@ describe('requests the server refuses', () => {
 
     // Sent while no server listens: stored by the relay.
     const missed = request(client, first.pubkey, { id: 2, params: { name: 'count', arguments: { tag: 'missed' } } })
-    expect((await rawPublish(relay.url, missed)).ok).toBe(true)
+    expect((await rawPublish(bed.relay.url, missed)).ok).toBe(true)
 
-    await h.serve(fx.server, { relays: [relay.url], secretKey: sk })
+    await h.serve(fx.server, { relays: [bed.relay.url], secretKey: sk })
     await spy.waitFor((e) => e.tags.some((t) => t[0] === 'e' && t[1] === missed.id))
     await settle()
     expect(fx.runs).toEqual(['once', 'missed'])
@@ -251,9 +240,9 @@ describe('requests the server refuses', () => {
       transport: ctx.transport.kind,
       remote: ctx.transport.remote,
     }))
-    const nostr = await h.serve(fx.server, { relays: [relay.url], block: [getPublicKey(blocked)] })
+    const nostr = await h.serve(fx.server, { relays: [bed.relay.url], block: [getPublicKey(blocked)] })
     const as = async (sk: Uint8Array) =>
-      (await h.client({ relays: [relay.url], serverPubkey: nostr.pubkey, secretKey: sk })).client
+      (await h.client({ relays: [bed.relay.url], serverPubkey: nostr.pubkey, secretKey: sk })).client
 
     const vip = await (await as(allowed)).callTool({ name: 'vip', arguments: {} })
     expect(vip.structuredContent).toEqual({
@@ -269,9 +258,9 @@ describe('requests the server refuses', () => {
     const err = await as(blocked).catch((e: unknown) => e)
     expect(err).toMatchObject({ code: -31403, message: expect.stringContaining('blocked') })
 
-    const onlyAllowed = await h.serve(counter().server, { relays: [relay.url], allow: [getPublicKey(allowed)] })
+    const onlyAllowed = await h.serve(counter().server, { relays: [bed.relay.url], allow: [getPublicKey(allowed)] })
     const outsider = await h
-      .client({ relays: [relay.url], serverPubkey: onlyAllowed.pubkey, secretKey: stranger })
+      .client({ relays: [bed.relay.url], serverPubkey: onlyAllowed.pubkey, secretKey: stranger })
       .catch((e: unknown) => e)
     expect(outsider).toMatchObject({ code: -31403, message: expect.stringContaining('allowlist') })
   })
@@ -293,10 +282,10 @@ describe('requests the server refuses', () => {
         return tag
       },
     )
-    const nostr = await h.serve(server, { relays: [relay.url] })
+    const nostr = await h.serve(server, { relays: [bed.relay.url] })
     const sk = generateSecretKey()
-    const a = await h.client({ relays: [relay.url], serverPubkey: nostr.pubkey, secretKey: sk })
-    const b = await h.client({ relays: [relay.url], serverPubkey: nostr.pubkey, secretKey: sk })
+    const a = await h.client({ relays: [bed.relay.url], serverPubkey: nostr.pubkey, secretKey: sk })
+    const b = await h.client({ relays: [bed.relay.url], serverPubkey: nostr.pubkey, secretKey: sk })
     // Both SDK clients number their requests the same way: the ids collide on the server.
     const controller = new AbortController()
     const fromA = a.client.callTool({ name: 'wait', arguments: { ms: 400, tag: 'from-a' } }, { signal: controller.signal })

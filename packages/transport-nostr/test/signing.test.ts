@@ -1,4 +1,4 @@
-import { generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure'
+import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure'
 import { describe, expect, it } from 'vitest'
 import { checkEvent, signEvent, useFastSigning } from '../src/index.ts'
 
@@ -22,5 +22,25 @@ describe('event signing backend', () => {
     }
     // Same id for the same template: both backends hash alike.
     expect(after.id).toBe(before.id)
+  })
+
+  it('remembers a verdict per object only while the event is unchanged, and never trusts a copied one', async () => {
+    await useFastSigning()
+    const sk = generateSecretKey()
+    const event = signEvent({ kind: 5910, created_at: 1_700_000_000, tags: [], content: '{"a":1}' }, sk)
+    const wire = JSON.parse(JSON.stringify(event))
+    expect(checkEvent(wire)).toBe(true)
+    expect(checkEvent(wire)).toBe(true)
+    // Changed in place after a positive verdict: checked again, and refused.
+    wire.content = '{"a":2}'
+    expect(checkEvent(wire)).toBe(false)
+    wire.content = '{"a":1}'
+    expect(checkEvent(wire)).toBe(true)
+    wire.tags.push(['p', getPublicKey(sk)])
+    expect(checkEvent(wire)).toBe(false)
+    // nostr-tools marks the events it signs as verified; a tampered copy of one is still refused.
+    const pureSigned = finalizeEvent({ kind: 1, created_at: 1_700_000_000, tags: [], content: 'x' }, sk)
+    expect(checkEvent({ ...pureSigned, content: 'y' })).toBe(false)
+    expect(checkEvent(null as never)).toBe(false)
   })
 })

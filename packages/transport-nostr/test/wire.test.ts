@@ -1,11 +1,10 @@
 import type { PaymentNotice } from '@agora/core'
 import { createServer } from '@agora/core'
 import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { DVMCP_DRAFT } from '../src/index.ts'
-import type { RelayHandle } from '../src/relay/index.ts'
-import { around, contentOf, NostrHarness, signed } from './nostr-helpers.ts'
+import { around, contentOf, nostrTestbed, signed } from './nostr-helpers.ts'
 
 const { request: REQ, response: RES, notification: NOTE } = DVMCP_DRAFT.kinds
 
@@ -37,22 +36,15 @@ function weatherServer() {
   return { server, markPaid: () => (paid = true) }
 }
 
-let relay: RelayHandle
-const shared = new NostrHarness()
-beforeAll(async () => {
-  relay = await shared.relay()
-})
-afterAll(() => shared.closeAll())
+const bed = nostrTestbed()
+const { h } = bed
 
 describe('DVMCP wire format', () => {
-  const h = new NostrHarness()
-  afterEach(() => h.closeAll())
-
   it('initialize: 5910 with method and p (no s yet), 6910 with e, p and d; then s on every request', async () => {
-    const nostr = await h.serve(weatherServer().server, { relays: [relay.url] })
+    const nostr = await h.serve(weatherServer().server, { relays: [bed.relay.url] })
     expect(nostr.serverId).toBe('weather-server')
-    const spy = await h.spy(relay.url, around(nostr.pubkey, [REQ, RES, NOTE]))
-    const { client, transport } = await h.client({ relays: [relay.url], serverPubkey: nostr.pubkey })
+    const spy = await h.spy(bed.relay.url, around(nostr.pubkey, [REQ, RES, NOTE]))
+    const { client, transport } = await h.client({ relays: [bed.relay.url], serverPubkey: nostr.pubkey })
     expect(transport.serverId).toBe('weather-server')
 
     const init = await spy.waitFor((e) => e.kind === REQ && contentOf(e).method === 'initialize')
@@ -113,9 +105,9 @@ describe('DVMCP wire format', () => {
   })
 
   it('lists, reads resources and gets prompts; a list cursor travels in params', async () => {
-    const nostr = await h.serve(weatherServer().server, { relays: [relay.url], serverId: 'wx' })
-    const spy = await h.spy(relay.url, around(nostr.pubkey, [REQ, RES]))
-    const { client } = await h.client({ relays: [relay.url], serverPubkey: nostr.pubkey })
+    const nostr = await h.serve(weatherServer().server, { relays: [bed.relay.url], serverId: 'wx' })
+    const spy = await h.spy(bed.relay.url, around(nostr.pubkey, [REQ, RES]))
+    const { client } = await h.client({ relays: [bed.relay.url], serverPubkey: nostr.pubkey })
 
     const tools = await client.listTools({ cursor: 'page-2' })
     expect(tools.tools.map((t) => t.name)).toContain('get_weather')
@@ -139,9 +131,9 @@ describe('DVMCP wire format', () => {
   })
 
   it('a protocol error is an error object; an execution error is a result with isError', async () => {
-    const nostr = await h.serve(weatherServer().server, { relays: [relay.url] })
-    const spy = await h.spy(relay.url, around(nostr.pubkey, [REQ, RES]))
-    const { client } = await h.client({ relays: [relay.url], serverPubkey: nostr.pubkey })
+    const nostr = await h.serve(weatherServer().server, { relays: [bed.relay.url] })
+    const spy = await h.spy(bed.relay.url, around(nostr.pubkey, [REQ, RES]))
+    const { client } = await h.client({ relays: [bed.relay.url], serverPubkey: nostr.pubkey })
 
     const err = await client.callTool({ name: 'get_weather', arguments: {} }).catch((e: unknown) => e)
     expect(err).toMatchObject({ code: -32602 })
@@ -159,9 +151,9 @@ describe('DVMCP wire format', () => {
   })
 
   it('progress notifications are 21316 with p, s, method and e = the request event', async () => {
-    const nostr = await h.serve(weatherServer().server, { relays: [relay.url] })
-    const spy = await h.spy(relay.url, around(nostr.pubkey, [REQ, NOTE]))
-    const { client, transport } = await h.client({ relays: [relay.url], serverPubkey: nostr.pubkey })
+    const nostr = await h.serve(weatherServer().server, { relays: [bed.relay.url] })
+    const spy = await h.spy(bed.relay.url, around(nostr.pubkey, [REQ, NOTE]))
+    const { client, transport } = await h.client({ relays: [bed.relay.url], serverPubkey: nostr.pubkey })
     const seen: number[] = []
     const r = await client.callTool({ name: 'slow', arguments: { steps: 2 } }, { onprogress: (p) => seen.push(p.progress) })
     expect(r.content).toEqual([{ type: 'text', text: 'done' }])
@@ -186,9 +178,9 @@ describe('DVMCP wire format', () => {
         return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))))
       },
     )
-    const nostr = await h.serve(server, { relays: [relay.url] })
-    const spy = await h.spy(relay.url, around(nostr.pubkey, [REQ, NOTE]))
-    const { client, transport } = await h.client({ relays: [relay.url], serverPubkey: nostr.pubkey })
+    const nostr = await h.serve(server, { relays: [bed.relay.url] })
+    const spy = await h.spy(bed.relay.url, around(nostr.pubkey, [REQ, NOTE]))
+    const { client, transport } = await h.client({ relays: [bed.relay.url], serverPubkey: nostr.pubkey })
     const controller = new AbortController()
     const call = client.callTool({ name: 'hang', arguments: {} }, { signal: controller.signal })
     const req = await spy.waitFor((e) => e.kind === REQ && contentOf(e).method === 'tools/call')
@@ -207,11 +199,11 @@ describe('DVMCP wire format', () => {
 
   it('notifyPaymentRequired publishes the spec payment-required event; the client hook gets the request', async () => {
     const { server, markPaid } = weatherServer()
-    const nostr = await h.serve(server, { relays: [relay.url] })
-    const spy = await h.spy(relay.url, around(nostr.pubkey, [REQ, NOTE]))
+    const nostr = await h.serve(server, { relays: [bed.relay.url] })
+    const spy = await h.spy(bed.relay.url, around(nostr.pubkey, [REQ, NOTE]))
     const notices: unknown[] = []
     const { client, transport } = await h.client({
-      relays: [relay.url],
+      relays: [bed.relay.url],
       serverPubkey: nostr.pubkey,
       onPaymentRequired: (notice) => {
         notices.push(notice)
@@ -245,9 +237,9 @@ describe('DVMCP wire format', () => {
 
   it('without a payment hook the call fails with PAYMENT_REQUIRED naming the invoice, and is cancelled', async () => {
     const { server } = weatherServer()
-    const nostr = await h.serve(server, { relays: [relay.url] })
-    const spy = await h.spy(relay.url, around(nostr.pubkey, [NOTE]))
-    const { client } = await h.client({ relays: [relay.url], serverPubkey: nostr.pubkey })
+    const nostr = await h.serve(server, { relays: [bed.relay.url] })
+    const spy = await h.spy(bed.relay.url, around(nostr.pubkey, [NOTE]))
+    const { client } = await h.client({ relays: [bed.relay.url], serverPubkey: nostr.pubkey })
     const err = await client.callTool({ name: 'invoice', arguments: {} }).catch((e: unknown) => e)
     expect(err).toMatchObject({ code: -32803, data: { code: 'PAYMENT_REQUIRED', invoice: 'lnbcrt210n1ptest', amount: '21' } })
     expect(String((err as Error).message)).toContain('lnbcrt210n1ptest')
@@ -259,7 +251,7 @@ describe('DVMCP wire format', () => {
     const a = await h.serve(
       createServer({ name: 'a', version: '1' }).tool('who', { description: 'who' }, () => 'a'),
       {
-        relays: [relay.url],
+        relays: [bed.relay.url],
         secretKey: sk,
         serverId: 'alpha',
       },
@@ -267,22 +259,22 @@ describe('DVMCP wire format', () => {
     await h.serve(
       createServer({ name: 'b', version: '1' }).tool('who', { description: 'who' }, () => 'b'),
       {
-        relays: [relay.url],
+        relays: [bed.relay.url],
         secretKey: sk,
         serverId: 'beta',
       },
     )
-    const { client: toBeta } = await h.client({ relays: [relay.url], serverPubkey: getPublicKey(sk), serverId: 'beta' })
-    const { client: toAlpha } = await h.client({ relays: [relay.url], serverPubkey: a.pubkey, serverId: 'alpha' })
+    const { client: toBeta } = await h.client({ relays: [bed.relay.url], serverPubkey: getPublicKey(sk), serverId: 'beta' })
+    const { client: toAlpha } = await h.client({ relays: [bed.relay.url], serverPubkey: a.pubkey, serverId: 'alpha' })
     expect((await toBeta.callTool({ name: 'who', arguments: {} })).content).toEqual([{ type: 'text', text: 'b' }])
     expect((await toAlpha.callTool({ name: 'who', arguments: {} })).content).toEqual([{ type: 'text', text: 'a' }])
   })
 
   it('answers tools/call sent without initialize (a client that discovered the server)', async () => {
-    const nostr = await h.serve(weatherServer().server, { relays: [relay.url] })
+    const nostr = await h.serve(weatherServer().server, { relays: [bed.relay.url] })
     const sk = generateSecretKey()
     const me = getPublicKey(sk)
-    const spy = await h.spy(relay.url, { kinds: [RES], '#p': [me] })
+    const spy = await h.spy(bed.relay.url, { kinds: [RES], '#p': [me] })
     const call = finalizeEvent(
       {
         kind: REQ,

@@ -2,17 +2,18 @@ import type { AgoraServer, Logger } from '@agora/core'
 import { createLogger } from '@agora/core'
 import { AgoraError } from '@agora/core/errors'
 import type { Event, EventTemplate } from 'nostr-tools/pure'
-import { finalizeEvent } from 'nostr-tools/pure'
 import { contextvmAnnouncementTemplates } from '../contextvm/announcements.ts'
 import { isContextVm } from '../contextvm/profile.ts'
 import { parseSecretKey } from '../keys.ts'
+import type { RelayPool } from '../pool.ts'
+import { createRelayPool } from '../pool.ts'
 import type { NostrProfile } from '../profile.ts'
 import { resolveProfile } from '../profile.ts'
+import { defaultServerId } from '../server-id.ts'
+import { signEvent } from '../signing.ts'
 import type { AnnouncementMetadata, AnnouncementTemplates } from './events.ts'
 import { announcementTemplates } from './events.ts'
 import type { AnnouncementKinds } from './kinds.ts'
-import type { NostrRelays } from './relays.ts'
-import { createNostrRelays } from './relays.ts'
 import { snapshotServer } from './snapshot.ts'
 
 /** Default quiet time after a list change before the announcement is published again. */
@@ -22,10 +23,10 @@ export interface AnnounceNostrOptions extends AnnouncementMetadata {
   /** Relay URLs to publish to (a pool is opened and closed with the announcement). */
   relays?: readonly string[] | undefined
   /**
-   * Where to publish instead of `relays` (not closed by `close()`): anything with `publish`, e.g.
-   * {@link NostrRelays} or the `pool` of a `serveNostr` handle.
+   * Where to publish instead of `relays` (not closed by `close()`): anything with `publish`, e.g. a
+   * {@link RelayPool} such as the `pool` of a `serveNostr` handle.
    */
-  pool?: Pick<NostrRelays, 'publish'> | undefined
+  pool?: Pick<RelayPool, 'publish'> | undefined
   /** The provider's key: 32 bytes, 64 hex characters or `nsec1…`. */
   secretKey: Uint8Array | string
   /** The server id (`d` tag). Default: the server's name, made tag-safe. */
@@ -110,8 +111,8 @@ export async function announceNostr(server: AgoraServer, options: AnnounceNostrO
   if (!serverId) throw new AgoraError('CONFIG', 'serverId must not be empty')
   if (!options.pool && !options.relays?.length) throw new AgoraError('CONFIG', 'announceNostr needs relays or a pool')
   const logger = options.logger ?? createLogger({ component: 'agora:nostr:announce' })
-  const owned = options.pool ? undefined : createNostrRelays(options.relays ?? [], { logger })
-  const relays = options.pool ?? (owned as NostrRelays)
+  const owned = options.pool ? undefined : createRelayPool({ relays: options.relays ?? [], logger })
+  const relays = options.pool ?? (owned as RelayPool)
   const { name, about, picture, website, supportEncryption } = options
   const shape = { serverId, requestKind, kinds, name, about, picture, website, supportEncryption }
 
@@ -135,7 +136,7 @@ export async function announceNostr(server: AgoraServer, options: AnnounceNostrO
     const createdAt = nextCreatedAt()
     const signed = changed.map((key) => {
       const template = templates[key] as Omit<EventTemplate, 'created_at'>
-      return [key, finalizeEvent({ ...template, created_at: createdAt }, secretKey)] as const
+      return [key, signEvent({ ...template, created_at: createdAt }, secretKey)] as const
     })
     const results = await Promise.allSettled(signed.map(([, event]) => relays.publish(event, { signal })))
     const next = { ...current }
@@ -219,7 +220,7 @@ function deletionEvent(events: Partial<Record<Key, Event>>, createdAt: number, s
   const announced = KEYS.flatMap((key) => (events[key] ? [events[key]] : []))
   const addresses = announced.map((e) => ['a', `${e.kind}:${e.pubkey}:${e.tags.find((t) => t[0] === 'd')?.[1] ?? ''}`])
   const kinds = [...new Set(announced.map((e) => e.kind))].map((kind) => ['k', String(kind)])
-  return finalizeEvent({ kind: 5, created_at: createdAt, content: 'server withdrawn', tags: [...addresses, ...kinds] }, secretKey)
+  return signEvent({ kind: 5, created_at: createdAt, content: 'server withdrawn', tags: [...addresses, ...kinds] }, secretKey)
 }
 
 function sameEvent(event: Event | undefined, template: Omit<EventTemplate, 'created_at'>): boolean {
@@ -229,12 +230,4 @@ function sameEvent(event: Event | undefined, template: Omit<EventTemplate, 'crea
     event.content === template.content &&
     JSON.stringify(event.tags) === JSON.stringify(template.tags)
   )
-}
-
-/** A tag-safe server id from a server name: lower case, runs of other characters become `-`. */
-function defaultServerId(name: string): string {
-  return name
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
 }

@@ -1,8 +1,8 @@
 import { AgoraError } from '@agora/core/errors'
 import { v2 as nip44 } from 'nostr-tools/nip44'
 import type { Event } from 'nostr-tools/pure'
-import { generateSecretKey, getPublicKey, validateEvent } from 'nostr-tools/pure'
-import { checkEvent, signEvent } from '../signing.ts'
+import { conversationKeys, throwawayKey } from '../conversation-keys.ts'
+import { checkEvent, isSignedEvent, signEvent } from '../signing.ts'
 import { EPHEMERAL_GIFT_WRAP_KIND, GIFT_WRAP_KIND } from './profile.ts'
 
 /** The envelope kinds of CEP-4: 1059 (persistent) and 21059 (ephemeral, CEP-19). */
@@ -46,8 +46,8 @@ export function isCep4WrapKind(kind: number): kind is Cep4WrapKind {
 export function wrapCep4(inner: Event, recipient: string, options: Cep4WrapOptions = {}): Event {
   const kind = options.kind ?? GIFT_WRAP_KIND
   if (!isCep4WrapKind(kind)) throw new AgoraError('INVALID_PARAMS', `CEP-4 wraps are kind 1059 or 21059, not ${kind}`)
-  const wrapKey = generateSecretKey()
-  const content = nip44.encrypt(JSON.stringify(inner), nip44.utils.getConversationKey(wrapKey, recipient))
+  const throwaway = throwawayKey(recipient)
+  const content = nip44.encrypt(JSON.stringify(inner), throwaway.conversationKey)
   return signEvent(
     {
       kind,
@@ -55,7 +55,7 @@ export function wrapCep4(inner: Event, recipient: string, options: Cep4WrapOptio
       tags: [['p', recipient]],
       content,
     },
-    wrapKey,
+    throwaway.secretKey,
   )
 }
 
@@ -84,30 +84,24 @@ export function unwrapCep4(wrap: Event, secretKey: Uint8Array, options: Cep4Unwr
   if (!isCep4WrapKind(wrap.kind)) {
     throw new AgoraError('UNAUTHENTICATED', `event ${wrap.id} is kind ${wrap.kind}, not a CEP-4 gift wrap`)
   }
+  const keys = conversationKeys(secretKey)
   let inner: unknown
   try {
-    const plaintext = nip44.decrypt(wrap.content, nip44.utils.getConversationKey(secretKey, wrap.pubkey))
+    // The wrap's signer is a throwaway key: its conversation key is not worth caching.
+    const plaintext = nip44.decrypt(wrap.content, keys.oneOff(wrap.pubkey))
     inner = JSON.parse(plaintext)
   } catch (err) {
     throw new AgoraError('UNAUTHENTICATED', `cannot open gift wrap ${wrap.id}: ${(err as Error).message}`, { cause: err })
   }
-  if (!isEventShape(inner)) throw new AgoraError('UNAUTHENTICATED', `gift wrap ${wrap.id} holds no Nostr event`)
+  if (!isSignedEvent(inner)) throw new AgoraError('UNAUTHENTICATED', `gift wrap ${wrap.id} holds no Nostr event`)
   // Recomputes the id from the fields and checks the signature against `pubkey`.
   if (!checkEvent(inner)) {
     throw new AgoraError('UNAUTHENTICATED', `gift wrap ${wrap.id} holds an event with an invalid id or signature`)
   }
   if (options.requireAddressed ?? true) {
-    const me = getPublicKey(secretKey)
-    if (!inner.tags.some((tag) => tag[0] === 'p' && tag[1] === me)) {
+    if (!inner.tags.some((tag) => tag[0] === 'p' && tag[1] === keys.pubkey)) {
       throw new AgoraError('UNAUTHENTICATED', `gift wrap ${wrap.id} holds an event addressed to someone else`)
     }
   }
   return inner
-}
-
-/** A parsed value that is a whole signed event in form (the signature is checked separately). */
-function isEventShape(value: unknown): value is Event {
-  if (!validateEvent(value)) return false
-  const { id, sig } = value as Partial<Event>
-  return typeof id === 'string' && typeof sig === 'string'
 }

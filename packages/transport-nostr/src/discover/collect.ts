@@ -1,7 +1,7 @@
 import type { Event } from 'nostr-tools/pure'
-import { verifyEvent } from 'nostr-tools/pure'
-import type { RelayAnswer } from '../announce/relays.ts'
+import type { RelayAnswer } from '../pool.ts'
 import { isNewer } from '../relay/event-kinds.ts'
+import { checkEvent } from '../signing.ts'
 
 /** An event that survived verification, newest of its address, with every relay that had it. */
 export interface CollectedEvent {
@@ -49,7 +49,8 @@ export function collectAnswers(answers: readonly RelayAnswer[], kinds: ReadonlyS
     forged += answer.rejected ?? 0
     for (const event of answer.events) {
       if (!kinds.has(event.kind)) continue
-      if (!isWellFormed(event) || !verifyEvent(bareCopy(event))) {
+      // checkEvent verifies a bare copy (nostr-tools' cached verdict, which spread copies, is not trusted).
+      if (!isWellFormed(event) || !checkEvent(event)) {
         forged++
         forgedIds.push(String(event.id))
         continue
@@ -76,16 +77,7 @@ export function tagValue(event: Event, name: string): string | undefined {
   return event.tags.find((t) => t[0] === name)?.[1]
 }
 
-/**
- * The event without nostr-tools' cached verdict (a symbol property that object spread copies), so
- * an object handed in by a custom `query` is checked for real.
- */
-function bareCopy(event: Event): Event {
-  const { id, pubkey, created_at, kind, tags, content, sig } = event
-  return { id, pubkey, created_at, kind, tags, content, sig }
-}
-
-/** Guards verifyEvent against shapes that would make it throw (it expects strings and arrays). */
+/** Guards the verifier against shapes that would make it throw (it expects strings and arrays). */
 function isWellFormed(event: Event): boolean {
   return (
     typeof event.id === 'string' &&

@@ -3,19 +3,17 @@ import { createLogger } from '@agora/core'
 import { AgoraError } from '@agora/core/errors'
 import type { InitializeResult, Prompt, Resource, ResourceTemplateType, Tool } from '@modelcontextprotocol/server'
 import type { Filter } from 'nostr-tools/filter'
-import type { Event } from 'nostr-tools/pure'
 import type { AnnouncementKinds } from '../announce/kinds.ts'
-import type { NostrRelays } from '../announce/relays.ts'
-import { createNostrRelays } from '../announce/relays.ts'
 import { parsePublicKey } from '../keys.ts'
+import type { RelayPool } from '../pool.ts'
+import { createRelayPool } from '../pool.ts'
 import type { NostrProfile } from '../profile.ts'
 import { resolveProfile } from '../profile.ts'
-import type { Collected, CollectedEvent } from './collect.ts'
+import type { Collected } from './collect.ts'
 import { collectAnswers, tagValue } from './collect.ts'
-import type { ListType, ParsedList } from './parse.ts'
-import { parseListContent, parseServerContent } from './parse.ts'
+import { dialectOf, joinServer, matches } from './join.ts'
 
-/** A fixed price read from a `["cap", name, amount, asset]` tag. */
+/** A fixed price read from a `["cap", name, amount, asset]` tag (ContextVM: `["cap", "tool:<name>", …]`). */
 export interface DiscoveredPrice {
   readonly amount: string
   readonly asset: string
@@ -25,8 +23,10 @@ export interface DiscoveredPrice {
 export interface DiscoveredServer {
   /** The provider's public key (hex). */
   readonly pubkey: string
-  /** The server id (`d` tag); requests address it with `s`. */
+  /** The server id (`d` tag); requests address it with `s`. Empty under ContextVM, where one pubkey is one server. */
   readonly serverId: string
+  /** Id of the profile whose announcements these are (e.g. `dvmcp-2025-03-26-draft`, `contextvm`): the one to connect with. */
+  readonly profile: string
   readonly name?: string | undefined
   readonly about?: string | undefined
   readonly picture?: string | undefined
@@ -62,9 +62,13 @@ export interface DiscoveryRejection {
 export interface DiscoverNostrOptions {
   /** Relay URLs to ask (a pool is opened for the call and closed after). */
   relays?: readonly string[] | undefined
-  /** Relay access to use instead of `relays` (left open). */
-  pool?: NostrRelays | undefined
-  /** Dialect whose announcement kinds to read. Default: the DVMCP draft. */
+  /** Relay access to use instead of `relays` (left open): a {@link RelayPool}, or anything with its `queryEach`. */
+  pool?: Pick<RelayPool, 'queryEach'> | undefined
+  /**
+   * Dialect whose announcements to read: its kinds, and how they tie together. Default: the DVMCP
+   * draft (addressable events, lists joined by `s` tag). `CONTEXTVM` reads CEP-6 (replaceable
+   * events, bare MCP results, lists joined by author).
+   */
   profile?: NostrProfile | string | undefined
   /** Overrides the profile's announcement kinds. */
   kinds?: AnnouncementKinds | undefined
@@ -76,7 +80,7 @@ export interface DiscoverNostrOptions {
   capability?: 'tools' | 'resources' | 'prompts' | undefined
   /** Only servers of these providers (hex or `npub1…`). */
   authors?: readonly string[] | undefined
-  /** Only the server with this id. */
+  /** Only the server with this id (profiles with server ids; ignored under ContextVM). */
   serverId?: string | undefined
   /** Bound on each relay's answer to each query. Default 4000 ms. */
   timeoutMs?: number | undefined
@@ -89,7 +93,8 @@ export interface DiscoverNostrOptions {
 /**
  * Finds servers announced on Nostr: reads server announcements and their lists from every relay,
  * verifies every signature (forged events are dropped and reported), keeps the newest version of
- * each, joins lists to servers by `s` tag and author, and filters by tool, name and capability.
+ * each, joins lists to servers by author and `s` tag (by author alone under ContextVM), and
+ * filters by tool, name and capability.
  * A dead relay among several is tolerated; it rejects `CONNECTION` only when no relay answers.
  * A server whose announcement or lists are malformed is skipped (reported), the others returned.
  *
@@ -100,17 +105,20 @@ export interface DiscoverNostrOptions {
  * ```
  */
 export async function discoverNostr(options: DiscoverNostrOptions = {}): Promise<DiscoveredServer[]> {
-  const kinds = options.kinds ?? resolveProfile(options.profile).kinds.announcements
+  const profile = resolveProfile(options.profile)
+  const kinds = options.kinds ?? profile.kinds.announcements
+  const dialect = dialectOf(profile)
   const logger = options.logger ?? createLogger({ component: 'agora:nostr:discover' })
   if (!options.pool && !options.relays?.length) throw new AgoraError('CONFIG', 'discoverNostr needs relays or a pool')
   const authors = options.authors?.map(parsePublicKey)
-  const relays = options.pool ?? createNostrRelays(options.relays ?? [], { queryTimeoutMs: options.timeoutMs, logger })
+  const owned = options.pool ? undefined : createRelayPool({ relays: options.relays ?? [], logger })
+  const relays = options.pool ?? (owned as RelayPool)
   const reject = (rejection: DiscoveryRejection) => {
     logger.warn(`announcement dropped: ${rejection.reason}`, { ...rejection })
     options.onReject?.(rejection)
   }
   const query = async (filter: Filter, expected: readonly number[]): Promise<Collected> => {
-    const answers = await relays.query(filter, { signal: options.signal, timeoutMs: options.timeoutMs })
+    const answers = await relays.queryEach(filter, { signal: options.signal, maxWaitMs: options.timeoutMs ?? 4000 })
     const collected = collectAnswers(answers, new Set(expected))
     if (collected.answered.length === 0) {
       throw new AgoraError(
@@ -133,8 +141,8 @@ export async function discoverNostr(options: DiscoverNostrOptions = {}): Promise
   try {
     let servers: Collected
     let lists: Collected
-    if (options.tool) {
-      // The tools lists name their tools in `t` tags: find those first, then their servers.
+    if (options.tool && dialect.serverIds) {
+      // DVMCP tools lists name their tools in `t` tags: find those first, then their servers.
       const hits = await query({ kinds: [kinds.tools], '#t': [options.tool], ...(authors ? { authors } : {}) }, [kinds.tools])
       const owners = ownersOf(hits, options.serverId)
       if (owners.pubkeys.length === 0) return []
@@ -143,30 +151,26 @@ export async function discoverNostr(options: DiscoverNostrOptions = {}): Promise
         query({ kinds: listKinds, authors: owners.pubkeys, '#s': owners.serverIds }, listKinds),
       ])
     } else {
-      servers = await query(
-        {
-          kinds: [kinds.server],
-          ...(authors ? { authors } : {}),
-          ...(options.serverId ? { '#d': [options.serverId] } : {}),
-        },
-        [kinds.server],
-      )
+      // ContextVM lists carry no tags: a tool is looked for in the lists themselves (see `matches`).
+      const byId = dialect.serverIds && options.serverId ? { '#d': [options.serverId] } : {}
+      servers = await query({ kinds: [kinds.server], ...(authors ? { authors } : {}), ...byId }, [kinds.server])
       if (servers.byAddress.size === 0) return []
       const pubkeys = unique([...servers.byAddress.values()].map((s) => s.event.pubkey))
       const serverIds = unique([...servers.byAddress.values()].map((s) => tagValue(s.event, 'd') ?? ''))
-      lists = await query({ kinds: listKinds, authors: pubkeys, '#s': serverIds }, listKinds)
+      const ofServers = dialect.serverIds ? { '#s': serverIds } : {}
+      lists = await query({ kinds: listKinds, authors: pubkeys, ...ofServers }, listKinds)
     }
 
     const found: DiscoveredServer[] = []
     for (const slot of servers.byAddress.values()) {
-      const server = joinServer(slot, lists, kinds, reject)
+      const server = joinServer(slot, lists, { kinds, dialect }, reject)
       if (server && matches(server, options)) found.push(server)
     }
     return found.sort(
       (a, b) => b.updatedAt - a.updatedAt || a.pubkey.localeCompare(b.pubkey) || a.serverId.localeCompare(b.serverId),
     )
   } finally {
-    if (!options.pool) relays.close()
+    owned?.close()
   }
 }
 
@@ -176,83 +180,6 @@ function ownersOf(hits: Collected, serverId: string | undefined): { pubkeys: str
     .map((slot) => slot.event)
     .filter((e) => tagValue(e, 's') !== undefined && (!serverId || tagValue(e, 's') === serverId))
   return { pubkeys: unique(events.map((e) => e.pubkey)), serverIds: unique(events.map((e) => tagValue(e, 's') as string)) }
-}
-
-/** Builds one discovered server from its announcement and its lists, or reports why not. */
-function joinServer(
-  slot: CollectedEvent,
-  lists: Collected,
-  kinds: AnnouncementKinds,
-  reject: (rejection: DiscoveryRejection) => void,
-): DiscoveredServer | undefined {
-  const { event } = slot
-  const serverId = tagValue(event, 'd')
-  const malformed = (reason: string, eventId = event.id) =>
-    reject({ kind: 'malformed', reason, eventId, pubkey: event.pubkey, serverId })
-  if (!serverId) return void malformed('server announcement has no d tag')
-  const initialize = parseServerContent(event.content)
-  if (!initialize.ok) return void malformed(`server announcement: ${initialize.reason}`)
-
-  const expectedKind: Record<ListType, number> = {
-    tools: kinds.tools,
-    resources: kinds.resources,
-    resourceTemplates: kinds.resourceTemplates ?? kinds.resources,
-    prompts: kinds.prompts,
-  }
-  const newest = new Map<ListType, { list: ParsedList; event: Event }>()
-  for (const { event: listEvent } of lists.byAddress.values()) {
-    if (listEvent.pubkey !== event.pubkey || tagValue(listEvent, 's') !== serverId) continue
-    const parsed = parseListContent(listEvent.content)
-    if (!parsed.ok) return void malformed(`list ${tagValue(listEvent, 'd') ?? ''}: ${parsed.reason}`, listEvent.id)
-    const { type } = parsed.value
-    if (listEvent.kind !== expectedKind[type]) {
-      return void malformed(`list ${tagValue(listEvent, 'd') ?? ''}: a ${type} list under kind ${listEvent.kind}`, listEvent.id)
-    }
-    const seen = newest.get(type)
-    if (!seen || listEvent.created_at > seen.event.created_at) newest.set(type, { list: parsed.value, event: listEvent })
-  }
-  const items = <T extends ListType>(type: T) => (newest.get(type)?.list.items ?? []) as Extract<ParsedList, { type: T }>['items']
-  const toolsEvent = newest.get('tools')?.event
-  const prices = toolsEvent ? pricesOf(toolsEvent) : undefined
-  const tag = (name: string) => tagValue(event, name)
-  const encryption = event.tags.find((t) => t[0] === 'support_encryption')
-  return {
-    pubkey: event.pubkey,
-    serverId,
-    ...(tag('name') ? { name: tag('name') } : {}),
-    ...(tag('about') ? { about: tag('about') } : {}),
-    ...(tag('picture') ? { picture: tag('picture') } : {}),
-    ...(tag('website') ? { website: tag('website') } : {}),
-    // DVMCP writes "true"; ContextVM writes the tag without a value.
-    supportEncryption: encryption !== undefined && encryption[1] !== 'false',
-    requestKinds: event.tags.filter((t) => t[0] === 'k' && t[1]).map((t) => t[1] as string),
-    initialize: initialize.value,
-    tools: items('tools'),
-    resources: items('resources'),
-    resourceTemplates: items('resourceTemplates'),
-    prompts: items('prompts'),
-    ...(prices ? { prices } : {}),
-    relays: [...slot.relays].sort(),
-    updatedAt: Math.max(event.created_at, ...[...newest.values()].map((n) => n.event.created_at)),
-  }
-}
-
-function pricesOf(event: Event): Record<string, DiscoveredPrice> | undefined {
-  const caps = event.tags.filter((t) => t[0] === 'cap' && t[1] && t[2] && t[3])
-  if (caps.length === 0) return undefined
-  return Object.fromEntries(caps.map(([, name, amount, asset]) => [name, { amount, asset } as DiscoveredPrice]))
-}
-
-function matches(server: DiscoveredServer, options: DiscoverNostrOptions): boolean {
-  if (options.tool && !server.tools.some((t) => t.name === options.tool)) return false
-  if (options.capability && server.initialize.capabilities[options.capability] === undefined) return false
-  if (options.name) {
-    const needle = options.name.toLowerCase()
-    const { name, title } = server.initialize.serverInfo
-    const haystack = [server.name, name, title, server.serverId]
-    if (!haystack.some((text) => text?.toLowerCase().includes(needle))) return false
-  }
-  return true
 }
 
 function unique<T>(values: readonly T[]): T[] {

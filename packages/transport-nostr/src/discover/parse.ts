@@ -13,25 +13,36 @@ export type ListType = ParsedList['type']
 /** Either the parsed value or why the content was refused. */
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string }
 
+export interface ParseOptions {
+  /**
+   * `jsonrpc` (default, DVMCP): the content is a JSON-RPC response whose `result` is the MCP
+   * result. `result` (ContextVM CEP-6): the content is the bare MCP result.
+   */
+  content?: 'jsonrpc' | 'result' | undefined
+}
+
 /**
  * Parses a server announcement's content: a JSON-RPC response whose `result` is a valid MCP
- * `InitializeResult` (checked with the SDK's spec schemas).
+ * `InitializeResult` (checked with the SDK's spec schemas), or with `content: 'result'` that
+ * result alone (ContextVM).
  *
  * @example
  * ```ts
  * const parsed = parseServerContent(event.content)
  * if (parsed.ok) parsed.value.serverInfo.name
+ * parseServerContent(contextVmEvent.content, { content: 'result' })
  * ```
  */
-export function parseServerContent(content: string): Parsed<InitializeResult> {
-  const result = jsonRpcResult(content)
+export function parseServerContent(content: string, options: ParseOptions = {}): Parsed<InitializeResult> {
+  const result = resultOf(content, options)
   if (!result.ok) return result
   return check(specTypeSchemas.InitializeResult, result.value, 'initialize result')
 }
 
 /**
  * Parses a list event's content: a JSON-RPC response whose `result` is a tools, resources,
- * resource templates or prompts list, valid per the MCP spec schemas.
+ * resource templates or prompts list, valid per the MCP spec schemas, or with
+ * `content: 'result'` that list result alone (ContextVM).
  *
  * @example
  * ```ts
@@ -39,8 +50,8 @@ export function parseServerContent(content: string): Parsed<InitializeResult> {
  * if (parsed.ok && parsed.value.type === 'tools') parsed.value.items.map((t) => t.name)
  * ```
  */
-export function parseListContent(content: string): Parsed<ParsedList> {
-  const parsed = jsonRpcResult(content)
+export function parseListContent(content: string, options: ParseOptions = {}): Parsed<ParsedList> {
+  const parsed = resultOf(content, options)
   if (!parsed.ok) return parsed
   const result = parsed.value
   if ('tools' in result) return as('tools', check(specTypeSchemas.ListToolsResult, result, 'tools list'), (v) => v.tools)
@@ -64,12 +75,16 @@ function as<T, I, K extends ListType>(type: K, parsed: Parsed<T>, items: (value:
   return { ok: true, value: { type, items: items(parsed.value) } as ParsedList }
 }
 
-function jsonRpcResult(content: string): Parsed<Record<string, unknown>> {
+/** The MCP result an announcement carries, in a JSON-RPC envelope or bare. */
+function resultOf(content: string, options: ParseOptions): Parsed<Record<string, unknown>> {
   let message: unknown
   try {
     message = JSON.parse(content)
   } catch {
     return { ok: false, reason: 'content is not JSON' }
+  }
+  if (options.content === 'result') {
+    return isObject(message) ? { ok: true, value: message } : { ok: false, reason: 'content is not a JSON object' }
   }
   if (!isObject(message) || message.jsonrpc !== '2.0' || !('id' in message)) {
     return { ok: false, reason: 'content is not a JSON-RPC response' }
