@@ -13,6 +13,8 @@ export interface NostrOptions {
   readonly serverId?: string | undefined
   /** Do not announce (kinds 31316–31319): reachable only by clients that know the pubkey. */
   readonly private?: boolean | undefined
+  /** Wire dialect: `dvmcp-2025-03-26-draft` (default) or `contextvm`. */
+  readonly profile?: string | undefined
   /** Only these client pubkeys (hex or npub) may call. */
   readonly allow?: readonly string[] | undefined
   /** These client pubkeys (hex or npub) may not call. */
@@ -23,7 +25,12 @@ export interface NostrOptions {
 export interface NostrServiceInfo {
   readonly name: string
   readonly version: string
-  readonly nostr: { readonly pubkey: string; readonly serverId: string; readonly relays: readonly string[] }
+  readonly nostr: {
+    readonly pubkey: string
+    readonly serverId: string
+    readonly relays: readonly string[]
+    readonly profile?: string | undefined
+  }
   readonly announced: boolean
   readonly def: AgoraServer
 }
@@ -49,6 +56,7 @@ export function nostrService(def: AgoraServer, options: NostrOptions): Service<N
         secretKey: options.secretKey,
         serverId: options.serverId,
         announce: !options.private,
+        profile: options.profile,
         allow: options.allow ? [...options.allow] : undefined,
         block: options.block ? [...options.block] : undefined,
       })
@@ -56,7 +64,12 @@ export function nostrService(def: AgoraServer, options: NostrOptions): Service<N
         info: {
           name: def.info.name,
           version: def.info.version,
-          nostr: { pubkey: published.pubkey, serverId: published.serverId, relays: [...published.relays] },
+          nostr: {
+            pubkey: published.pubkey,
+            serverId: published.serverId,
+            relays: [...published.relays],
+            ...(published.profile.id === 'dvmcp-2025-03-26-draft' ? {} : { profile: published.profile.id }),
+          },
           announced: published.announcement !== undefined,
           def,
         },
@@ -70,5 +83,8 @@ export function nostrService(def: AgoraServer, options: NostrOptions): Service<N
 export function nostrTarget(info: NostrServiceInfo['nostr']): string {
   // Readable: a relay URL needs escaping only where it would end the query value.
   const relays = info.relays.map((r) => `relay=${r.replace(/[&#%]/g, encodeURIComponent)}`).join('&')
-  return `nostr:${info.pubkey}/${info.serverId}?${relays}`
+  const profile = info.profile ? `&profile=${info.profile}` : ''
+  // ContextVM has no server ids: one key is one server.
+  const id = info.serverId ? `/${info.serverId}` : ''
+  return `nostr:${info.pubkey}${id}?${relays}${profile}`
 }

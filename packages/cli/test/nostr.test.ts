@@ -163,6 +163,30 @@ describe('MCP over Nostr from the command line: agora dev, serve --nostr, tools/
     expect(found.map((s) => s.serverId).sort()).toEqual(['everything', 'weather'])
   })
 
+  it('serves, discovers and calls with the ContextVM profile', async () => {
+    const served = await start<ServeReady & { nostr: NostrIdentity & { profile?: string } }>('node', [
+      AGORA,
+      'serve',
+      WEATHER,
+      '--nostr',
+      dev.ready.nostr.relay,
+      '--nostr-profile',
+      'contextvm',
+      '--json',
+    ])
+    running.push(served)
+    expect(served.ready.nostr.profile).toBe('contextvm')
+    const found = await agora(['discover', '--nostr', dev.ready.nostr.relay, '--profile', 'contextvm', '--json'], { env })
+    expect(found.code).toBe(0)
+    const { servers } = JSON.parse(found.stdout) as { servers: Array<{ pubkey: string; target: string }> }
+    const mine = servers.find((s) => s.pubkey === served.ready.nostr.pubkey)
+    expect(mine?.target).toMatch(/&profile=contextvm$/)
+    const call = await agora(['call', mine!.target, 'current-weather', '--args', '{"city":"Nairobi"}'], { env })
+    expect(call.code).toBe(0)
+    expect(call.stdout).toContain('Nairobi')
+    expect(await served.stop()).toBe(0)
+  })
+
   it('agora gateway exposes every announced server over stdio and pays a sats-priced tool from the NWC wallet', async () => {
     const wallet = await nwcWallet(dev.ready.nostr.lightning.userNwc)
     const before = (await wallet.getBalance()).balanceMsat

@@ -13,6 +13,8 @@ export interface NostrGatewayOptions {
   readonly tool?: string | undefined
   /** Only servers with this name. */
   readonly server?: string | undefined
+  /** Wire dialect of the servers to find and reach: the DVMCP draft (default) or `contextvm`. */
+  readonly profile?: string | undefined
   /** Pays invoices of held calls (e.g. `payNotices(lightningPaymentHandler({ wallet, budget }))`). */
   readonly onPaymentRequired?: PaymentNoticeHandler | undefined
   /** How the gateway introduces itself. Default `{ name: 'agora-gateway' }`. */
@@ -64,6 +66,7 @@ export async function nostrGateway(options: NostrGatewayOptions): Promise<NostrG
     relays: [...options.relays],
     tool: options.tool,
     name: options.server,
+    profile: options.profile,
     timeoutMs,
     signal: options.signal,
     logger: log,
@@ -74,10 +77,12 @@ export async function nostrGateway(options: NostrGatewayOptions): Promise<NostrG
       .join(' ')
     throw new AgoraError('NOT_FOUND', `no MCP server${what ? ` ${what}` : ''} is announced on ${options.relays.join(', ')}`)
   }
-  const relayQuery = options.relays.map((r) => `relay=${r.replace(/[&#%]/g, encodeURIComponent)}`).join('&')
+  const relayQuery =
+    options.relays.map((r) => `relay=${r.replace(/[&#%]/g, encodeURIComponent)}`).join('&') +
+    (options.profile ? `&profile=${options.profile}` : '')
   const connected = await Promise.all(
     found.map(async (s) => {
-      const target = `nostr:${s.pubkey}/${s.serverId}?${relayQuery}`
+      const target = `nostr:${s.pubkey}${s.serverId ? `/${s.serverId}` : ''}?${relayQuery}`
       try {
         const client = await connect(target, {
           timeoutMs,

@@ -21,6 +21,7 @@ export async function discoverOnNostr(flags: DiscoverFlags): Promise<void> {
     name: flags.service,
     tool: flags.tool,
     capability: flags.capability,
+    profile: flags.profile,
     timeoutMs: flags.timeout ?? DEFAULT_TIMEOUT_MS,
     onReject: (r) => {
       skipped.push({ kind: r.kind, reason: r.reason, pubkey: r.pubkey })
@@ -28,7 +29,7 @@ export async function discoverOnNostr(flags: DiscoverFlags): Promise<void> {
     },
   })
   if (flags.json) {
-    const out = servers.map((s) => ({ ...s, target: nostrTarget({ pubkey: s.pubkey, serverId: s.serverId, relays: s.relays }) }))
+    const out = servers.map((s) => ({ ...s, target: targetOf(s) }))
     process.stdout.write(`${JSON.stringify({ servers: out, skipped })}\n`)
   } else if (servers.length > 0) process.stdout.write(describe(servers))
   if (servers.length === 0) {
@@ -49,8 +50,10 @@ function describe(servers: readonly DiscoveredServer[]): string {
   for (const s of servers) {
     const info = s.initialize.serverInfo
     lines.push('', `${s.name ?? info.name} ${info.version}${s.about ? ` — ${s.about}` : ''}`)
-    lines.push(`  pubkey ${s.pubkey}  (server id ${s.serverId}${s.supportEncryption ? ', encryption' : ''})`)
-    lines.push(`  target ${nostrTarget({ pubkey: s.pubkey, serverId: s.serverId, relays: s.relays })}`)
+    lines.push(
+      `  pubkey ${s.pubkey}  (${s.serverId ? `server id ${s.serverId}` : s.profile}${s.supportEncryption ? ', encryption' : ''})`,
+    )
+    lines.push(`  target ${targetOf(s)}`)
     const tools = s.tools.map((t) => ({
       name: t.name,
       args: argumentSummary(t.inputSchema as Record<string, unknown>),
@@ -63,4 +66,10 @@ function describe(servers: readonly DiscoveredServer[]): string {
     if (extra) lines.push(`  also   ${extra}`)
   }
   return `${lines.join('\n')}\n`
+}
+
+/** The `nostr:` target reaching a discovered server (with its profile when not the default). */
+function targetOf(s: DiscoveredServer): string {
+  const profile = s.profile === 'dvmcp-2025-03-26-draft' ? undefined : s.profile
+  return nostrTarget({ pubkey: s.pubkey, serverId: s.serverId, relays: s.relays, profile })
 }

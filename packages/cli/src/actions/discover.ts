@@ -26,7 +26,7 @@ export async function discover(flags: DiscoverFlags): Promise<void> {
       'say where to look: --p2p searches the libp2p DHT, --nostr <relay> a relay (e.g. agora discover --p2p --service weather)',
     )
   }
-  if (flags.tool) throw new UsageError('--tool goes with --nostr <relay>')
+  if (flags.tool || flags.profile) throw new UsageError('--tool and --profile go with --nostr <relay>')
   const { devBootstrapAddr } = await import('../bootstrap-service.ts')
   const { startP2pNode } = await import('../p2p-service.ts')
   const { findLibp2pServers } = await import('@agora/transport-libp2p')

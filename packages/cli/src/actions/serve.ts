@@ -28,8 +28,8 @@ export async function serve(module: string, flags: ServeFlags): Promise<void> {
   if (flags.p2p === undefined && (flags.bootstrap || flags.keyFile || flags.dhtProtocol)) {
     throw new UsageError('--bootstrap, --key-file and --dht-protocol go with --p2p <multiaddr>')
   }
-  if (flags.nostr === undefined && (flags.nostrKeyFile || flags.serverId || flags.private)) {
-    throw new UsageError('--nostr-key-file, --server-id and --private go with --nostr <relay>')
+  if (flags.nostr === undefined && (flags.nostrKeyFile || flags.serverId || flags.private || flags.nostrProfile)) {
+    throw new UsageError('--nostr-key-file, --server-id, --private and --nostr-profile go with --nostr <relay>')
   }
   const paying = flags.payTo !== undefined || flags.nwc !== undefined
   if (flags.payTo === undefined && (flags.devchain || flags.facilitator || flags.network || flags.paymentForm)) {
@@ -65,7 +65,13 @@ export async function serve(module: string, flags: ServeFlags): Promise<void> {
   if (flags.nostr !== undefined) {
     const { nostrService } = await import('../nostr-service.ts')
     services.push(
-      nostrService(def, { relays: flags.nostr, keyFile: flags.nostrKeyFile, serverId: flags.serverId, private: flags.private }),
+      nostrService(def, {
+        relays: flags.nostr,
+        keyFile: flags.nostrKeyFile,
+        serverId: flags.serverId,
+        private: flags.private,
+        profile: flags.nostrProfile,
+      }),
     )
   }
   if (flags.stdio) {

@@ -9,6 +9,8 @@ export interface DiscoverFlags {
   nostr?: string[]
   /** Only servers offering this tool (Nostr). */
   tool?: string
+  /** Nostr wire dialect whose announcements to read. */
+  profile?: string
   bootstrap?: string[]
   service?: string
   capability?: 'tools' | 'resources' | 'prompts'
@@ -33,6 +35,7 @@ export function discoverCommand(): Command {
     .option('--p2p', 'search the libp2p DHT')
     .option('--nostr <relay>', 'search the announcements on this Nostr relay (repeatable)', collectRelay)
     .option('--tool <name>', 'with --nostr: only servers offering this tool')
+    .option('--profile <id>', 'with --nostr: read dvmcp-2025-03-26-draft (default) or contextvm announcements')
     .option(
       '--bootstrap <multiaddr>',
       'a DHT peer to join through, ending in /p2p/<PeerId> (repeatable; default: the agora dev bootstrap node)',

@@ -6,6 +6,7 @@ export interface GatewayFlags {
   nostr?: string[]
   tool?: string
   server?: string
+  profile?: string
   nwc?: string
   maxPerCall?: string
   maxTotal?: string
@@ -19,6 +20,7 @@ export function gatewayCommand(): Command {
     .requiredOption('--nostr <relay>', 'relay to discover servers on (repeatable)', collectRelay)
     .option('--tool <name>', 'only servers offering this tool')
     .option('--server <name>', 'only servers with this name')
+    .option('--profile <id>', 'the wire dialect of the servers: dvmcp-2025-03-26-draft (default) or contextvm')
     .option('--nwc <uri>', 'pay Lightning invoices of priced tools from this wallet: nostr+walletconnect://…')
     .option('--max-per-call <sats>', 'with --nwc: pay at most this much for one call (default 100)', (v) =>
       parseAmount(v, '--max-per-call'),

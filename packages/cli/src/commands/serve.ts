@@ -16,6 +16,7 @@ export interface ServeFlags {
   nostrKeyFile?: string
   serverId?: string
   private?: boolean
+  nostrProfile?: string
   /** Take x402 payments for priced tools, paid to this address. */
   payTo?: string
   /** Take Lightning payments for sats-priced tools into this Nostr Wallet Connect wallet. */
@@ -52,6 +53,7 @@ export function serveCommand(): Command {
     )
     .option('--server-id <id>', 'with --nostr: the server id clients address (default: the server name)')
     .option('--private', 'with --nostr: do not announce; reachable only by clients that know the pubkey')
+    .option('--nostr-profile <id>', 'with --nostr: the wire dialect, dvmcp-2025-03-26-draft (default) or contextvm')
     .option('--pay-to <address>', 'take x402 payments for priced tools, paid to this EVM address', (v) =>
       parseAddress(v, '--pay-to'),
     )

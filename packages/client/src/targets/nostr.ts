@@ -6,7 +6,7 @@ import type { NostrTarget, TargetScheme } from './types.ts'
 const PUBKEY = /^([0-9a-fA-F]{64}|npub1[02-9ac-hj-np-z]{58})$/
 const SERVER_ID = /^[^/?#\s]+$/
 
-const usage = 'nostr:<hex or npub pubkey>[/<serverId>]?relay=<ws url>[&relay=…]'
+const usage = 'nostr:<hex or npub pubkey>[/<serverId>]?relay=<ws url>[&relay=…][&profile=contextvm]'
 
 /**
  * MCP over Nostr targets (the DVMCP transport): `nostr:<pubkey>[/<serverId>]?relay=<ws url>`, with
@@ -43,11 +43,15 @@ export const nostrScheme: TargetScheme<'nostr'> = {
     if (relays.length === 0) throw fail('name at least one relay with ?relay=ws://…')
     const bad = relays.find((r) => !/^wss?:\/\/[^\s]+$/i.test(r))
     if (bad !== undefined) throw fail(`relay ${JSON.stringify(bad)} is not a ws:// or wss:// URL`)
-    return { kind: 'nostr', pubkey, serverId, relays }
+    const profile = params.get('profile') ?? undefined
+    if (profile !== undefined && !/^[a-z0-9][a-z0-9.-]*$/.test(profile))
+      throw fail(`profile ${JSON.stringify(profile)} is not a profile id`)
+    return { kind: 'nostr', pubkey, serverId, relays, ...(profile ? { profile } : {}) }
   },
   format(target) {
     const id = target.serverId === undefined ? '' : `/${encodeURIComponent(target.serverId)}`
-    return `nostr:${target.pubkey}${id}?${target.relays.map((r) => `relay=${r}`).join('&')}`
+    const profile = target.profile ? `&profile=${target.profile}` : ''
+    return `nostr:${target.pubkey}${id}?${target.relays.map((r) => `relay=${r}`).join('&')}${profile}`
   },
   async open(target, options) {
     const { connectNostr } = await import('@agora/transport-nostr')
@@ -55,6 +59,7 @@ export const nostrScheme: TargetScheme<'nostr'> = {
     const onPaymentRequired = options.onPaymentRequired
     const transport = await connectNostr({
       relays: [...target.relays],
+      profile: target.profile,
       serverPubkey: target.pubkey,
       serverId: target.serverId,
       secretKey: process.env.AGORA_NOSTR_SECRET_KEY || undefined,

@@ -33,6 +33,8 @@ export interface NostrTarget {
   readonly serverId?: string | undefined
   /** Relay URLs (`ws://` or `wss://`), at least one. */
   readonly relays: readonly string[]
+  /** The wire dialect (`?profile=contextvm`); default the DVMCP draft. */
+  readonly profile?: string | undefined
 }
 
 /**
