@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 export { fromAtomicUnits, toAtomicUnits } from './amount.ts'
-export type { PaymentEngineOptions, PaymentForm, PaymentRequired } from './engine/index.ts'
+export type { PaymentEngine, PaymentEngineOptions, PaymentForm, PaymentRequired } from './engine/index.ts'
 export {
   chooseForm,
   createPaymentEngine,

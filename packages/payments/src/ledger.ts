@@ -8,6 +8,10 @@
  *                 ↘            ↘ failed
  *                  failed       (settled → refunded)
  * ```
+ *
+ * The payment engine also takes a `failed` charge back to `pending` when a retry of the same
+ * request may use its authorization (verify was unavailable, or the handler failed: nothing
+ * moved), and records a `pending` charge as `settled` when crash recovery finds its money moved.
  */
 
 export type ChargeStatus = 'quoted' | 'pending' | 'authorized' | 'settled' | 'failed' | 'refunded'
@@ -73,6 +77,9 @@ export interface LedgerCallOptions {
 /**
  * How durable a write is when the call returns:
  * - `sync` (default): on disk: it survives a crash of the process and of the machine (power loss).
+ *   The SQLite ledger waits for the disk off the main thread (its fsync runs on libuv's thread
+ *   pool), so other work of the process, e.g. a `verify` round trip started alongside, runs
+ *   meanwhile, and sync writes made at the same time share one fsync.
  * - `deferred`: it survives a crash of the process at once, and a crash of the machine once it
  *   reaches the disk: the SQLite ledger syncs it in the background right after the call (and any
  *   later `sync` write covers it). For records that are safe to lose in a power cut because
@@ -82,6 +89,7 @@ export interface LedgerCallOptions {
  * @example
  * ```ts
  * const charge = await ledger.create(draft, { signal }) // on disk before money moves
+ * await ledger.transition(charge.id, ['pending'], 'authorized', { result }, { durability: 'deferred' })
  * const outcome = await rail.settle(proof, requirements)
  * await ledger.transition(charge.id, ['authorized'], 'settled', { receipt }, { durability: 'deferred' })
  * ```
@@ -113,6 +121,23 @@ export interface ChargeLedger {
     patch?: ChargePatch,
     options?: LedgerWriteOptions,
   ): Promise<Charge>
+  /**
+   * The same compare-and-set as {@link ChargeLedger.transition}, without reading the charge back:
+   * for callers that already hold what they need, such as the payment engine on a paid call
+   * (reading the row back costs about as much as a third of the write on SQLite).
+   *
+   * @example
+   * ```ts
+   * await ledger.move(charge.id, ['authorized'], 'settled', { receipt }, { durability: 'deferred' })
+   * ```
+   */
+  move(
+    id: string,
+    from: readonly ChargeStatus[],
+    to: ChargeStatus,
+    patch?: ChargePatch,
+    options?: LedgerWriteOptions,
+  ): Promise<void>
   list(query?: ChargeQuery, options?: LedgerCallOptions): Promise<Charge[]>
   /** Closes the database, after every `deferred` write has reached the disk. */
   close(): Promise<void>

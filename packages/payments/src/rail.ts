@@ -1,6 +1,6 @@
 /**
  * A payment rail: one way of moving money (x402 `exact` on EVM today; Lightning, payment
- * channels and ICRC-2 allowances later). The engine persists a charge before calling `verify`,
+ * channels and ICRC-2 allowances later). The engine persists a charge while `verify` runs,
  * and calls `settle` only after the handler succeeded.
  */
 

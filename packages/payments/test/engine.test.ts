@@ -1,4 +1,9 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { open } from 'node:fs/promises'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import type { AgoraServer } from '@agora/core'
 import { createSdkServer, createServer, silentLogger } from '@agora/core'
 import { serveHttp } from '@agora/core/http'
@@ -16,6 +21,7 @@ import { agoraUsdAbi, httpFacilitator, tokenBalance, x402ExactRail } from '../sr
 import type { ChargeLedger, PaymentPayload, PaymentRail, PaymentRequirements } from '../src/index.ts'
 import { createPaymentEngine, requestKeyOf, sqliteLedger } from '../src/index.ts'
 import { handMadePayload, startPaidChain } from './evm-helpers.ts'
+import type { EngineChildConfig } from './support/engine-child.ts'
 
 let devchain: Devchain
 let dir: string
@@ -25,6 +31,7 @@ let payer: PrivateKeyAccount
 let runs: string[]
 let ledgers: ChargeLedger[] = []
 let clients: Client[] = []
+let children: ChildProcess[] = []
 
 let paid: Awaited<ReturnType<typeof startPaidChain>>
 beforeAll(async () => {
@@ -34,6 +41,8 @@ beforeAll(async () => {
 })
 afterAll(() => paid?.close())
 afterEach(async () => {
+  for (const child of children) child.kill('SIGKILL')
+  children = []
   for (const c of clients) await c.close()
   for (const l of ledgers) await l.close()
   clients = []
@@ -54,6 +63,7 @@ function shop(engine: ReturnType<typeof createPaymentEngine>): AgoraServer {
     .tool('forecast', { input: z.object({ city: z.string() }), price: '0.01 USDC' }, ({ city }) => {
       runs.push(city)
       if (city === 'Fail') throw new Error('no data for Fail')
+      if (city === 'Flaky' && runs.filter((c) => c === city).length === 1) throw new Error('Flaky: try again')
       if (city === 'Drain') return drainPayer().then(() => `sunny in ${city}`)
       return `sunny in ${city}`
     })
@@ -111,8 +121,17 @@ async function payFor(info: {
   return (await client.createPaymentPayload(info as never)) as unknown as PaymentPayload
 }
 
-/** A charge as a server that crashed mid-call leaves it: `authorized`, with the output stored. */
-function orphanCharge(ledger: ChargeLedger, city: string, proof: PaymentPayload) {
+/**
+ * A charge as a server that crashed mid-call leaves it: `authorized`, with the output stored (the
+ * process died after storing it), or `pending` without output (it died before, or a power cut lost
+ * the output's deferred write).
+ */
+function orphanCharge(
+  ledger: ChargeLedger,
+  city: string,
+  proof: PaymentPayload,
+  status: 'authorized' | 'pending' = 'authorized',
+) {
   return ledger.create({
     requestKey: requestKeyOf('local', 'mcp://tool/forecast', { city }),
     proofKey: rail.proofKey(proof),
@@ -122,10 +141,27 @@ function orphanCharge(ledger: ChargeLedger, city: string, proof: PaymentPayload)
     asset: devchain.token.address,
     network: devchain.chain.network,
     rail: rail.id,
-    status: 'authorized',
+    status,
     proof,
-    result: { content: [{ type: 'text', text: `sunny in ${city}` }] },
+    ...(status === 'authorized' ? { result: { content: [{ type: 'text', text: `sunny in ${city}` }] } } : {}),
   })
+}
+
+/** Writes `fsync` to `events` each time a `FileHandle.datasync()` of this process completes (the SQLite ledger's syncs). */
+async function recordingSyncs(events: string[], fn: () => Promise<void>): Promise<void> {
+  const probe = await open(join(dir, 'probe'), 'w')
+  const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> }
+  await probe.close()
+  const original = proto.datasync
+  proto.datasync = async function (this: unknown) {
+    await original.call(this)
+    events.push('fsync')
+  }
+  try {
+    await fn()
+  } finally {
+    proto.datasync = original
+  }
 }
 
 const balanceOf = (a: `0x${string}`) => tokenBalance(devchain.chain.publicClient, devchain.token.address, a)
@@ -183,49 +219,113 @@ describe('payment engine: challenge → retry with proof, x402 exact on the loca
     expect(runs).toEqual(['Oslo'])
   })
 
-  it('writes the charge to disk before money moves; the settle record deferred only when the rail can look it up', async () => {
-    const { ledger: store } = await ledger()
+  it('records the settlement right behind the answer: an immediate retry replays it, drain() waits for it', async () => {
+    const { ledger: l } = await ledger()
+    const engine = createPaymentEngine({ ledger: l, rails: [rail] })
+    const client = await connect(shop(engine))
+    const proof = await payFor(await challenged(client, 'forecast', { city: 'Accra' }))
+    const before = await balanceOf(payer.address)
+    const call = () => client.callTool({ name: 'forecast', arguments: { city: 'Accra' }, _meta: { 'x402/payment': proof } })
+    const first = await call()
+    // No pause: the retry arrives while the settle record may still be on its way.
+    const again = await call()
+    expect(text(first)).toBe('sunny in Accra')
+    expect(text(again)).toBe('sunny in Accra')
+    expect(again._meta?.['agora/receipt']).toEqual(first._meta?.['agora/receipt'])
+    expect(runs).toEqual(['Accra'])
+    await engine.drain()
+    expect((await l.list()).map((c) => c.status)).toEqual(['settled'])
+    expect(await balanceOf(payer.address)).toBe(before - 10000n)
+  })
+
+  it('writes the charge to disk while verifying, before money moves; output and settle record deferred only when the rail can look it up', async () => {
+    const { ledger: store, path } = await ledger()
+    // Another connection to the file: what another process (or a restart) would read.
+    const { ledger: observer } = await ledger(path)
     const events: string[] = []
     // The real ledger and rail, with each call the engine makes written down in order.
+    const durability = (options?: { durability?: string }) => options?.durability ?? 'sync'
     const recording: ChargeLedger = {
       ...store,
       findByProofKey: (key, options) => {
         events.push(`lookup, signal: ${options?.signal instanceof AbortSignal}`)
         return store.findByProofKey(key, options)
       },
-      create: (charge, options) => {
-        events.push(`charge ${charge.status} ${options?.durability ?? 'sync'}, signal: ${options?.signal instanceof AbortSignal}`)
-        return store.create(charge, options)
+      create: async (charge, options) => {
+        events.push(`charge ${charge.status} ${durability(options)}, signal: ${options?.signal instanceof AbortSignal}`)
+        const created = await store.create(charge, options)
+        events.push('charge written')
+        return created
       },
       transition: (id, from, to, patch, options) => {
-        events.push(`${to} ${options?.durability ?? 'sync'}`)
+        events.push(`${to} ${durability(options)}`)
         return store.transition(id, from, to, patch, options)
+      },
+      move: (id, from, to, patch, options) => {
+        events.push(`${to} ${durability(options)}`)
+        return store.move(id, from, to, patch, options)
       },
     }
     const watched = (r: PaymentRail): PaymentRail => ({
       ...r,
-      settle: (...args) => {
-        events.push('chain settle')
+      verify: async (...args) => {
+        events.push('verify')
+        const verdict = await r.verify(...args)
+        events.push('verified')
+        return verdict
+      },
+      settle: async (...args) => {
+        const charge = await observer.findByProofKey(r.proofKey(args[0]))
+        events.push(`chain settle: charge ${charge?.status}, output ${charge?.result ? 'stored' : 'missing'}`)
         return r.settle(...args)
       },
     })
     const { settlement: _lookup, ...withoutLookup } = rail
-    for (const [city, r] of [
-      ['Oslo', watched(rail)],
-      ['Bergen', watched(withoutLookup)],
+    await recordingSyncs(events, async () => {
+      for (const [city, r] of [
+        ['Oslo', watched(rail)],
+        ['Bergen', watched(withoutLookup)],
+      ] as const) {
+        const engine = createPaymentEngine({ ledger: recording, rails: [r] })
+        const client = await connect(shop(engine))
+        const proof = await payFor(await challenged(client, 'forecast', { city }))
+        const result = await client.callTool({ name: 'forecast', arguments: { city }, _meta: { 'x402/payment': proof } })
+        expect(result._meta?.['x402/payment-response']).toMatchObject({ success: true })
+        // With a rail that can look settlements up, the settle record is written after the answer.
+        await engine.drain()
+      }
+    })
+    const calls = events
+      .join('\n')
+      .split(/\n(?=lookup)/)
+      .map((call) => call.split('\n'))
+    expect(calls).toHaveLength(2)
+    for (const [call, later] of [
+      [calls[0]!, 'deferred'],
+      [calls[1]!, 'sync'],
     ] as const) {
-      const client = await connect(shop(createPaymentEngine({ ledger: recording, rails: [r] })))
-      const proof = await payFor(await challenged(client, 'forecast', { city }))
-      const result = await client.callTool({ name: 'forecast', arguments: { city }, _meta: { 'x402/payment': proof } })
-      expect(result._meta?.['x402/payment-response']).toMatchObject({ success: true })
+      const at = (event: string) => call.indexOf(event)
+      // The charge write and verify run at once: verify starts before the charge is on disk…
+      expect(call.filter((e) => e !== 'fsync' && e !== 'verified' && e !== 'charge written')).toEqual([
+        'lookup, signal: true',
+        'charge pending sync, signal: true',
+        'verify',
+        `authorized ${later}`,
+        'chain settle: charge authorized, output stored',
+        `settled ${later}`,
+      ])
+      expect(at('verify')).toBeLessThan(at('charge written'))
+      // …and the write returns only after an fsync of the ledger, well before money moves.
+      const fsync = call.indexOf('fsync', at('charge pending sync, signal: true'))
+      expect(fsync).toBeGreaterThan(-1)
+      expect(fsync).toBeLessThan(at('charge written'))
+      expect(Math.max(at('charge written'), at('verified'))).toBeLessThan(at(`authorized ${later}`))
     }
-    const oneCall = (settled: string) => [
-      'lookup, signal: true',
-      'charge authorized sync, signal: true',
-      'chain settle',
-      `settled ${settled}`,
-    ]
-    expect(events).toEqual([...oneCall('deferred'), ...oneCall('sync')])
+    // Without a settlement lookup, the output is on disk (synced) before money moves too.
+    const second = calls[1]!
+    const synced = second.indexOf('fsync', second.indexOf('authorized sync'))
+    expect(synced).toBeGreaterThan(-1)
+    expect(synced).toBeLessThan(second.indexOf('chain settle: charge authorized, output stored'))
     expect((await store.list()).map((c) => c.status)).toEqual(['settled', 'settled'])
   })
 
@@ -260,7 +360,33 @@ describe('payment engine: challenge → retry with proof, x402 exact on the loca
     const expired = await handMadePayload(devchain.chain, devchain.token, payer, req, { validBefore: now - 10n })
     expect((await challenged(client, 'forecast', { city: 'Oslo' }, { 'x402/payment': expired })).error).toMatch(/valid_before/)
     expect(runs).toEqual([])
-    expect(await l.list()).toEqual([])
+    // The two that reached the facilitator were written while it verified them, and failed.
+    expect((await l.list()).map((c) => [c.status, c.error])).toEqual([
+      ['failed', expect.stringMatching(/valid_before/)],
+      ['failed', expect.stringMatching(/value/)],
+    ])
+  })
+
+  it('a proof the facilitator rejects leaves a failed charge; the same proof stays refused, another one pays', async () => {
+    const { ledger: l } = await ledger()
+    const client = await connect(shop(createPaymentEngine({ ledger: l, rails: [rail] })))
+    const info = await challenged(client, 'forecast', { city: 'Oslo' })
+    const under = await handMadePayload(devchain.chain, devchain.token, payer, info.accepts[0]!, { value: 9999n })
+    const before = await balanceOf(payer.address)
+    expect((await challenged(client, 'forecast', { city: 'Oslo' }, { 'x402/payment': under })).error).toMatch(/value/)
+    const [failed] = await l.list()
+    expect(failed).toMatchObject({ status: 'failed', proofKey: rail.proofKey(under), result: null })
+    const again = await challenged(client, 'forecast', { city: 'Oslo' }, { 'x402/payment': under })
+    expect(again.error).toMatch(/^invalid_transaction_state: this payment authorization failed earlier: .*value/)
+    const paid = await client.callTool({
+      name: 'forecast',
+      arguments: { city: 'Oslo' },
+      _meta: { 'x402/payment': await payFor(info) },
+    })
+    expect(text(paid)).toBe('sunny in Oslo')
+    expect(runs).toEqual(['Oslo'])
+    expect(await balanceOf(payer.address)).toBe(before - 10000n)
+    expect((await l.list()).map((c) => c.status)).toEqual(['settled', 'failed'])
   })
 
   it('lets exactly one of two racing requests use one authorization', async () => {
@@ -289,11 +415,35 @@ describe('payment engine: challenge → retry with proof, x402 exact on the loca
     const failed = await client.callTool({ name: 'forecast', arguments: { city: 'Fail' }, _meta: { 'x402/payment': proof } })
     expect(failed).toMatchObject({ isError: true, content: [{ type: 'text', text: 'no data for Fail' }] })
     expect(await balanceOf(payer.address)).toBe(before)
-    expect(await l.list()).toEqual([])
+    const [released] = await l.list()
+    expect(released).toMatchObject({ status: 'failed', error: 'released', result: null })
     const retried = await client.callTool({ name: 'forecast', arguments: { city: 'Fail' }, _meta: { 'x402/payment': proof } })
     expect(retried.isError).toBe(true)
     expect(runs).toEqual(['Fail', 'Fail'])
     expect(await balanceOf(payer.address)).toBe(before)
+    // The retry took the same charge over, and released it again.
+    expect(await l.list()).toEqual([expect.objectContaining({ id: released!.id, status: 'failed', error: 'released' })])
+  })
+
+  it('a retry after the handler failed runs again on the same proof and is charged once', async () => {
+    const { ledger: l } = await ledger()
+    const client = await connect(shop(createPaymentEngine({ ledger: l, rails: [rail] })))
+    const proof = await payFor(await challenged(client, 'forecast', { city: 'Flaky' }))
+    const before = await balanceOf(payer.address)
+    const call = () => client.callTool({ name: 'forecast', arguments: { city: 'Flaky' }, _meta: { 'x402/payment': proof } })
+    expect(await call()).toMatchObject({ isError: true, content: [{ text: 'Flaky: try again' }] })
+    const [charge] = await l.list()
+    expect(charge).toMatchObject({ status: 'failed', error: 'released' })
+    const paid = await call()
+    expect(text(paid)).toBe('sunny in Flaky')
+    expect(paid._meta?.['x402/payment-response']).toMatchObject({ success: true })
+    expect(paid._meta?.['agora/receipt']).toMatchObject({ chargeId: charge!.id })
+    expect(await balanceOf(payer.address)).toBe(before - 10000n)
+    // Once paid, the proof replays the stored result: no third run, no second charge.
+    expect(text(await call())).toBe('sunny in Flaky')
+    expect(runs).toEqual(['Flaky', 'Flaky'])
+    expect(await balanceOf(payer.address)).toBe(before - 10000n)
+    expect(await l.list()).toEqual([expect.objectContaining({ id: charge!.id, status: 'settled' })])
   })
 
   it('withholds the output when settlement fails on chain, and marks the charge failed', async () => {
@@ -312,7 +462,7 @@ describe('payment engine: challenge → retry with proof, x402 exact on the loca
     await devchain.faucet.fund(payer.address, '100')
   })
 
-  it('answers clearly and charges nothing when the facilitator is down', async () => {
+  it('answers clearly and charges nothing when the facilitator is down; the same proof pays once it is back', async () => {
     const { ledger: l } = await ledger()
     const dead = x402ExactRail({
       facilitator: httpFacilitator('http://127.0.0.1:9/facilitator', { timeoutMs: 2000 }),
@@ -320,19 +470,27 @@ describe('payment engine: challenge → retry with proof, x402 exact on the loca
       network: devchain.chain.network,
       assets: { USDC: devchain.token },
     })
-    const client = await connect(shop(createPaymentEngine({ ledger: l, rails: [dead] })))
+    // The server's rail, whose facilitator is unreachable until it comes back.
+    let down = true
+    const flaky: PaymentRail = { ...rail, verify: (...args) => (down ? dead : rail).verify(...args) }
+    const client = await connect(shop(createPaymentEngine({ ledger: l, rails: [flaky] })))
     const info = await challenged(client, 'forecast', { city: 'Oslo' })
     const proof = await payFor(info)
-    const err = (await client
-      .callTool({ name: 'forecast', arguments: { city: 'Oslo' }, _meta: { 'x402/payment': proof } })
-      .catch((e: unknown) => e)) as {
-      code: number
-      message: string
-    }
+    const before = await balanceOf(payer.address)
+    const call = () => client.callTool({ name: 'forecast', arguments: { city: 'Oslo' }, _meta: { 'x402/payment': proof } })
+    const err = (await call().catch((e: unknown) => e)) as { code: number; message: string }
     expect(err.code).toBe(-31402)
     expect(err.message).toMatch(/facilitator/i)
     expect(runs).toEqual([])
-    expect(await l.list()).toEqual([])
+    const [charge] = await l.list()
+    expect(charge).toMatchObject({ status: 'failed', error: expect.stringMatching(/^verify_unavailable: /), result: null })
+    down = false
+    const paid = await call()
+    expect(text(paid)).toBe('sunny in Oslo')
+    expect(paid._meta?.['x402/payment-response']).toMatchObject({ success: true })
+    expect(runs).toEqual(['Oslo'])
+    expect(await balanceOf(payer.address)).toBe(before - 10000n)
+    expect(await l.list()).toEqual([expect.objectContaining({ id: charge!.id, status: 'settled', error: null })])
   })
 
   it('after a restart, returns the stored result for a retried proof (also when the crash hit between chain and ledger)', async () => {
@@ -343,7 +501,8 @@ describe('payment engine: challenge → retry with proof, x402 exact on the loca
     await client.callTool({ name: 'forecast', arguments: { city: 'Kyiv' }, _meta: { 'x402/payment': proof } })
     // "Restart": a new engine over a new ledger connection to the same file.
     const { ledger: reopened } = await ledger(path)
-    const after = await connect(shop(createPaymentEngine({ ledger: reopened, rails: [rail] })))
+    const engine = createPaymentEngine({ ledger: reopened, rails: [rail] })
+    const after = await connect(shop(engine))
     const r = await after.callTool({ name: 'forecast', arguments: { city: 'Kyiv' }, _meta: { 'x402/payment': proof } })
     expect(text(r)).toBe('sunny in Kyiv')
     expect(runs).toEqual([])
@@ -369,7 +528,191 @@ describe('payment engine: challenge → retry with proof, x402 exact on the loca
     expect(settledNow._meta?.['x402/payment-response']).toMatchObject({ success: true })
     expect(await balanceOf(payer.address)).toBe(before - 10000n)
     expect(runs).toEqual([])
+    await engine.drain()
     expect(await reopened.get(orphan.id)).toMatchObject({ status: 'settled' })
+  })
+
+  it('recovers a pending charge whose money moved (a power cut lost its output): runs the handler again, settles nothing twice', async () => {
+    const { ledger: l } = await ledger()
+    let settles = 0
+    const counting: PaymentRail = {
+      ...rail,
+      settle: (...args) => {
+        settles++
+        return rail.settle(...args)
+      },
+    }
+    const client = await connect(shop(createPaymentEngine({ ledger: l, rails: [counting] })))
+    const info = await challenged(client, 'forecast', { city: 'Quito' })
+    const proof = await payFor(info)
+    const call = () => client.callTool({ name: 'forecast', arguments: { city: 'Quito' }, _meta: { 'x402/payment': proof } })
+    // The server wrote the charge, stored the output and settled, then lost power: the output and
+    // settle records were deferred and never reached the disk. Only the pending charge did.
+    const stuck = await orphanCharge(l, 'Quito', proof, 'pending')
+    const before = await balanceOf(payer.address)
+    expect((await rail.settle(proof, info.accepts[0]!)).success).toBe(true)
+    const recovered = await call()
+    expect(text(recovered)).toBe('sunny in Quito')
+    expect(recovered._meta?.['x402/payment-response']).toMatchObject({ success: true })
+    expect(recovered._meta?.['agora/receipt']).toMatchObject({ chargeId: stuck.id, amount: '10000' })
+    expect(runs).toEqual(['Quito'])
+    expect(settles).toBe(0)
+    expect(await balanceOf(payer.address)).toBe(before - 10000n)
+    expect(await l.get(stuck.id)).toMatchObject({ status: 'settled', result: { content: [{ text: 'sunny in Quito' }] } })
+    // From now on the stored result comes back.
+    expect(text(await call())).toBe('sunny in Quito')
+    expect([runs, settles]).toEqual([['Quito'], 0])
+    expect(await balanceOf(payer.address)).toBe(before - 10000n)
+  })
+
+  it('a pending charge whose money did not move is an ordinary paid retry', async () => {
+    const { ledger: l } = await ledger()
+    const client = await connect(shop(createPaymentEngine({ ledger: l, rails: [rail] })))
+    const proof = await payFor(await challenged(client, 'forecast', { city: 'Lagos' }))
+    // The server died after writing the charge, before settling (in the handler, say).
+    const stuck = await orphanCharge(l, 'Lagos', proof, 'pending')
+    const before = await balanceOf(payer.address)
+    const call = () => client.callTool({ name: 'forecast', arguments: { city: 'Lagos' }, _meta: { 'x402/payment': proof } })
+    const paid = await call()
+    expect(text(paid)).toBe('sunny in Lagos')
+    expect(paid._meta?.['agora/receipt']).toMatchObject({ chargeId: stuck.id, transaction: expect.stringMatching(/^0x/) })
+    expect(await balanceOf(payer.address)).toBe(before - 10000n)
+    expect(text(await call())).toBe('sunny in Lagos')
+    expect(runs).toEqual(['Lagos'])
+    expect(await balanceOf(payer.address)).toBe(before - 10000n)
+    expect(await l.list()).toEqual([expect.objectContaining({ id: stuck.id, status: 'settled' })])
+  })
+
+  it('two servers on one ledger file (separate engines and connections, as two processes) racing with one authorization: one charge', async () => {
+    const { path } = await ledger()
+    // The second request starts at once, or once the first one's charge is written, or mid-verify.
+    for (const stagger of [0, 1, 3]) {
+      const [la, lb] = [(await ledger(path)).ledger, (await ledger(path)).ledger]
+      const [first, second] = [
+        shop(createPaymentEngine({ ledger: la, rails: [rail] })),
+        shop(createPaymentEngine({ ledger: lb, rails: [rail] })),
+      ]
+      const [a, b] = [await connect(first), await connect(second)]
+      const city = `Race ${stagger}`
+      const proof = await payFor(await challenged(a, 'forecast', { city }))
+      const before = await balanceOf(payer.address)
+      const attempt = (c: Client) =>
+        c.callTool({ name: 'forecast', arguments: { city }, _meta: { 'x402/payment': proof } }).then(
+          (r) =>
+            text(r) === `sunny in ${city}` && (r._meta?.['x402/payment-response'] as { success?: boolean })?.success
+              ? 'paid'
+              : 'refused',
+          () => 'refused',
+        )
+      const outcomes = await Promise.all([attempt(a), new Promise((r) => setTimeout(r, stagger)).then(() => attempt(b))])
+      expect(outcomes).toContain('paid')
+      expect(await balanceOf(payer.address)).toBe(before - 10000n)
+      const charges = (await la.list()).filter((c) => c.proofKey === rail.proofKey(proof))
+      expect(charges).toEqual([expect.objectContaining({ status: 'settled' })])
+      // Whoever lost gets the stored result on a retry, with nothing charged again.
+      expect(await attempt(b)).toBe('paid')
+      expect(await balanceOf(payer.address)).toBe(before - 10000n)
+    }
+  })
+})
+
+const ENGINE_CHILD = fileURLToPath(new URL('./support/engine-child.ts', import.meta.url))
+
+/** A paid server in its own process on the ledger file `path` (see `support/engine-child.ts`). */
+async function spawnEngine(path: string, hang?: EngineChildConfig['hang']) {
+  const config: EngineChildConfig = {
+    ledger: path,
+    rpcUrl: devchain.rpcUrl,
+    facilitatorUrl: devchain.facilitatorUrl,
+    network: devchain.chain.network,
+    token: devchain.token,
+    payTo,
+    hang,
+  }
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ENGINE_CHILD, JSON.stringify(config)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  children.push(child)
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
+  const next = async () => {
+    const line = await lines.next()
+    if (line.done) throw new Error('the server process ended early')
+    return line.value
+  }
+  expect(await next()).toBe('ready')
+  return {
+    call: (city: string, proof: PaymentPayload) => child.stdin!.write(`${JSON.stringify({ city, proof })}\n`),
+    next,
+    async kill() {
+      child.kill('SIGKILL')
+      const [, signal] = await once(child, 'exit')
+      expect(signal).toBe('SIGKILL')
+    },
+  }
+}
+
+describe('payment engine: crashes and other processes (a server in a child process, killed with SIGKILL)', () => {
+  it('killed while the handler runs: the charge is pending; the retry on a restarted server runs and pays once', async () => {
+    const { ledger: l, path } = await ledger()
+    const client = await connect(shop(createPaymentEngine({ ledger: l, rails: [rail] })))
+    const proof = await payFor(await challenged(client, 'forecast', { city: 'Kyiv' }))
+    const before = await balanceOf(payer.address)
+    const server = await spawnEngine(path, 'handler')
+    server.call('Kyiv', proof)
+    expect(await server.next()).toBe('hang handler')
+    expect(await l.list()).toEqual([expect.objectContaining({ status: 'pending', proofKey: rail.proofKey(proof), result: null })])
+    await server.kill()
+    const paid = await client.callTool({ name: 'forecast', arguments: { city: 'Kyiv' }, _meta: { 'x402/payment': proof } })
+    expect(text(paid)).toBe('sunny in Kyiv')
+    expect(paid._meta?.['x402/payment-response']).toMatchObject({ success: true })
+    expect(runs).toEqual(['Kyiv'])
+    expect(await balanceOf(payer.address)).toBe(before - 10000n)
+    expect((await l.list()).map((c) => c.status)).toEqual(['settled'])
+  })
+
+  it('killed once the chain settled, before recording it: the output survived; the retry returns it, running and charging nothing again', async () => {
+    const { ledger: l, path } = await ledger()
+    const client = await connect(shop(createPaymentEngine({ ledger: l, rails: [rail] })))
+    const proof = await payFor(await challenged(client, 'forecast', { city: 'Lima' }))
+    const before = await balanceOf(payer.address)
+    const server = await spawnEngine(path, 'settled')
+    server.call('Lima', proof)
+    expect(await server.next()).toBe('hang settled')
+    await server.kill()
+    expect(await balanceOf(payer.address)).toBe(before - 10000n)
+    // The output was written `deferred`: a killed process loses none of it.
+    expect(await l.list()).toEqual([
+      expect.objectContaining({
+        status: 'authorized',
+        result: expect.objectContaining({ content: [{ type: 'text', text: 'sunny in Lima' }] }),
+      }),
+    ])
+    const retried = await client.callTool({ name: 'forecast', arguments: { city: 'Lima' }, _meta: { 'x402/payment': proof } })
+    expect(text(retried)).toBe('sunny in Lima')
+    expect(retried._meta?.['x402/payment-response']).toMatchObject({ success: true })
+    expect(runs).toEqual([])
+    expect(await balanceOf(payer.address)).toBe(before - 10000n)
+    expect((await l.list()).map((c) => c.status)).toEqual(['settled'])
+  })
+
+  it('two processes racing with one authorization: one charge, and a retry gets the stored result', async () => {
+    const { ledger: l, path } = await ledger()
+    const client = await connect(shop(createPaymentEngine({ ledger: l, rails: [rail] })))
+    const server = await spawnEngine(path)
+    const proof = await payFor(await challenged(client, 'forecast', { city: 'Rome' }))
+    const before = await balanceOf(payer.address)
+    server.call('Rome', proof)
+    const here = await client.callTool({ name: 'forecast', arguments: { city: 'Rome' }, _meta: { 'x402/payment': proof } }).then(
+      (r) => text(r) === 'sunny in Rome' && (r._meta?.['x402/payment-response'] as { success?: boolean })?.success === true,
+      () => false,
+    )
+    const there = JSON.parse(await server.next()) as { text?: string; settled?: boolean }
+    expect([here, there.text === 'sunny in Rome' && there.settled === true]).toContain(true)
+    expect(await balanceOf(payer.address)).toBe(before - 10000n)
+    expect((await l.list()).map((c) => c.status)).toEqual(['settled'])
+    server.call('Rome', proof)
+    expect(JSON.parse(await server.next())).toEqual({ text: 'sunny in Rome', settled: true })
+    expect(await balanceOf(payer.address)).toBe(before - 10000n)
   })
 })
 

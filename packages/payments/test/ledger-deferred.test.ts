@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs'
+import { open as openFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
@@ -25,6 +26,24 @@ function walDatabase(): { db: DatabaseSync; path: string } {
 const synchronous = (db: DatabaseSync) => (db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous
 const FULL = 2
 const NORMAL = 1
+
+/** Records every completed `FileHandle.datasync()` of this process (the deferred syncs use it) while `fn` runs. */
+async function countingSyncs<T>(fn: (syncs: () => number) => Promise<T>): Promise<T> {
+  const probe = await openFile(join(dir, 'probe'), 'w')
+  const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> }
+  await probe.close()
+  const original = proto.datasync
+  let count = 0
+  proto.datasync = async function (this: unknown) {
+    await original.call(this)
+    count++
+  }
+  try {
+    return await fn(() => count)
+  } finally {
+    proto.datasync = original
+  }
+}
 
 describe('deferred SQLite writes', () => {
   it('commit with synchronous=NORMAL, visible to other connections at once, and put FULL back', async () => {
@@ -67,6 +86,45 @@ describe('deferred SQLite writes', () => {
     deferred.synced()
     await new Promise((resolve) => setImmediate(resolve))
     await deferred.close()
+  })
+
+  it('durable: commits with NORMAL, then resolves once a sync of the WAL on the thread pool is done', async () => {
+    const { db, path } = walDatabase()
+    const deferred = deferredWrites(db, `${path}-wal`)
+    const insert = db.prepare('insert into t values (?, ?) returning k')
+    await countingSyncs(async (syncs) => {
+      let during = 0
+      const written = deferred.durable(() => {
+        during = synchronous(db)
+        return insert.all('a', '1')
+      })
+      // The statement ran (and committed) before durable() returned; the wait for the disk did not.
+      expect(during).toBe(NORMAL)
+      expect(synchronous(db)).toBe(FULL)
+      expect(db.prepare('select v from t where k = ?').get('a')).toEqual({ v: '1' })
+      expect(syncs()).toBe(0)
+      expect(await written).toEqual([{ k: 'a' }])
+      expect(syncs()).toBe(1)
+      // Writes made while a sync runs share the next one; each resolves only after a sync that covers it.
+      const writes = ['b', 'c', 'd'].map((k) => deferred.durable(() => insert.all(k, '1')))
+      await Promise.all(writes)
+      expect(syncs()).toBeGreaterThanOrEqual(2)
+      expect(syncs()).toBeLessThanOrEqual(3)
+    })
+    await deferred.close()
+  })
+
+  it('durable: rejects with INTERNAL when the sync fails, then commits with FULL', async () => {
+    const { db } = walDatabase()
+    const deferred = deferredWrites(db, join(dir, 'no-such-dir', 'db-wal'))
+    const insert = db.prepare('insert into t values (?, ?)')
+    const err = await deferred.durable(() => insert.run('x', '1')).catch((e: unknown) => e)
+    expect(err).toMatchObject({ name: 'AgoraError', code: 'INTERNAL' })
+    expect((err as Error).message).toMatch(/may not have reached the disk/)
+    // Committed all the same; from now on writes commit with FULL (on disk when they return).
+    expect(db.prepare('select count(*) as n from t').get()).toEqual({ n: 1 })
+    expect(await deferred.durable(() => synchronous(db))).toBe(FULL)
+    expect(await deferred.close().catch((e: unknown) => (e as { code?: string }).code)).toBe('INTERNAL')
   })
 
   it('after a failed sync, commits with FULL again and close() reports it', async () => {

@@ -1,9 +1,11 @@
-import { createHash } from 'node:crypto'
-import type { Invocation, PaymentDecision, PaymentGateway, PaymentsListResult, SettleDecision } from '@agora/core'
+import { hash } from 'node:crypto'
+import type { Invocation, Logger, PaymentDecision, PaymentGateway, PaymentsListResult, SettleDecision } from '@agora/core'
+import { silentLogger } from '@agora/core'
 import { AgoraError, isAgoraError } from '@agora/core/errors'
 import type { Result } from '@modelcontextprotocol/server'
 import type { Charge, ChargeLedger, NewCharge } from '../ledger.ts'
 import type { PaymentPayload, PaymentRail, PaymentRequirements, SettleOutcome } from '../rail.ts'
+import { BUSY, RELEASED, receiptOf, refusal, replay, retriable, VERIFY_UNAVAILABLE } from './charges.ts'
 import type { PaymentForm, PaymentRequired } from './forms.ts'
 import { challenge, chooseForm, settlementFailed } from './forms.ts'
 import { PAYMENT_RESPONSE_META_KEY, readProof } from './proof.ts'
@@ -19,31 +21,17 @@ export interface PaymentEngineOptions {
   /** Links for `payments/list`. */
   terms?: string | undefined
   privacy?: string | undefined
+  /** Where a settle record that could not be written is reported (recovery still finds it). */
+  logger?: Logger | undefined
 }
 
-/** What the engine hands the pay gate between `authorize` and `settle`/`release`. */
-interface Authorization {
-  /** What the charge will be written as, once the handler succeeded. */
-  draft: NewCharge
-  proofKey: string
-  proof: PaymentPayload
-  req: PaymentRequirements
-  rail: PaymentRail
-  form: PaymentForm
-  required: PaymentRequired
-}
-
-function receiptOf(charge: Charge, settlement: SettleOutcome): Record<string, unknown> {
-  return {
-    chargeId: charge.id,
-    resource: charge.resource,
-    amount: charge.amount,
-    asset: charge.asset,
-    network: settlement.network,
-    transaction: settlement.transaction,
-    payer: settlement.payer,
-    settlement,
-  }
+/** The engine: core's `PaymentGateway`, plus waiting for the records it writes after answering. */
+export interface PaymentEngine extends PaymentGateway {
+  /**
+   * Resolves once every settle record written after its call was answered is in the ledger. Call it
+   * before closing the ledger.
+   */
+  drain(): Promise<void>
 }
 
 /**
@@ -51,16 +39,44 @@ function receiptOf(charge: Charge, settlement: SettleOutcome): Record<string, un
  * must carry the same request key to get the stored result back.
  */
 export function requestKeyOf(caller: string, resource: string, args: unknown): string {
-  return `${caller} ${resource} ${createHash('sha256')
-    .update(JSON.stringify(args) ?? '')
-    .digest('base64url')}`
+  return `${caller} ${resource} ${hash('sha256', JSON.stringify(args) ?? '', 'base64url')}`
+}
+
+/** One paid call between `authorize` and `settle`/`release`: what the engine hands the pay gate. */
+interface Authorization {
+  /** The charge: `pending` and on disk (written or taken over while `verify` ran). */
+  charge: Charge
+  proofKey: string
+  proof: PaymentPayload
+  req: PaymentRequirements
+  rail: PaymentRail
+  form: PaymentForm
+  required: PaymentRequired
+  /** Set by crash recovery when this payment already settled on chain: `settle` only records the output. */
+  paid?: SettleOutcome | undefined
+}
+
+/** A call carrying a proof for one of the offers, while `authorize` decides what to do with it. */
+interface Attempt {
+  /** The charge to write when the proof is new. */
+  draft: NewCharge
+  requestKey: string
+  proofKey: string
+  proof: PaymentPayload
+  req: PaymentRequirements
+  rail: PaymentRail
+  form: PaymentForm
+  required: (error?: string) => PaymentRequired
+  signal: AbortSignal
 }
 
 /**
  * The payment engine for the challenge → retry-with-proof flow. It implements core's
- * `PaymentGateway`: verify before the handler runs, persist the output and settle only after it
- * succeeded, never return output whose settlement failed, and never charge one authorization twice
- * (a retry carrying an already-settled proof for the same request gets the stored result back).
+ * `PaymentGateway`: the charge is on disk and the proof verified before the handler runs (the two
+ * overlap: the charge is written, `pending`, while the facilitator verifies), the output is stored
+ * and the money moved only after the handler succeeded, output whose settlement failed is never
+ * returned, and one authorization is never charged twice (a retry carrying an already-settled
+ * proof for the same request gets the stored result back).
  *
  * @example
  * ```ts
@@ -68,12 +84,21 @@ export function requestKeyOf(caller: string, resource: string, args: unknown): s
  * const server = createServer({ name: 'weather', version: '1.0.0' }).payments(engine)
  * ```
  */
-export function createPaymentEngine(options: PaymentEngineOptions): PaymentGateway {
+export function createPaymentEngine(options: PaymentEngineOptions): PaymentEngine {
   const { ledger, rails } = options
+  const log = options.logger ?? silentLogger
+  /** Settle records scheduled after their call was answered (see `recordSettled`). */
+  const behind = new Set<Promise<void>>()
+  /** The same records by proof key, so a retry of that proof waits for its record. */
+  const recordingByProof = new Map<string, Promise<void>>()
   if (rails.length === 0) throw new AgoraError('CONFIG', 'createPaymentEngine: at least one rail is required')
   const defaultForm = options.form ?? 'sep-2009'
   const accepts = requirementsCache(rails)
-  /** Proof keys in use by a call in this process, so two concurrent calls cannot both run on one payment. */
+  /**
+   * Proof keys a call of this process is working on (from `authorize` to `settle`/`release`), so
+   * two concurrent calls cannot both run on one payment. Other processes are kept out by the
+   * ledger: the unique proof key and compare-and-set transitions.
+   */
   const claims = new Set<string>()
 
   async function authorize(inv: Invocation, { signal }: { signal: AbortSignal }): Promise<PaymentDecision> {
@@ -112,29 +137,13 @@ export function createPaymentEngine(options: PaymentEngineOptions): PaymentGatew
     } catch (err) {
       return challenge(form, required(`invalid_payload: ${(err as Error).message}`))
     }
-    const requestKey = requestKeyOf(inv.caller.id, resource.url, inv.args)
-
-    const existing = await ledger.findByProofKey(proofKey, { signal })
-    if (existing) return reuse(existing, requestKey, proof, offer.req, offer.rail, form, required, signal)
-
-    if (claims.has(proofKey)) {
-      return challenge(form, required('invalid_transaction_state: this payment authorization is being used by another request'))
-    }
+    // A settle record of this proof still on its way to the ledger: wait for it (it is queued
+    // right behind its answer), so a quick retry replays the stored result instead of seeing a busy proof.
+    const recording = recordingByProof.get(proofKey)
+    if (recording) await recording
+    if (claims.has(proofKey)) return challenge(form, required(`invalid_transaction_state: ${BUSY}`))
     claims.add(proofKey)
-    // Verifying moves no money, so nothing is written yet: a dead facilitator or a bad proof leaves
-    // nothing behind. The charge is written once, with the handler's output, before settling.
-    let verdict: Awaited<ReturnType<PaymentRail['verify']>>
-    try {
-      verdict = await offer.rail.verify(proof, offer.req, { signal })
-    } catch (err) {
-      claims.delete(proofKey)
-      throw err
-    }
-    if (!verdict.isValid) {
-      claims.delete(proofKey)
-      const reason = verdict.invalidReason ?? 'invalid_payload'
-      return challenge(form, required(verdict.invalidMessage ? `${reason}: ${verdict.invalidMessage}` : reason))
-    }
+    const requestKey = requestKeyOf(inv.caller.id, resource.url, inv.args)
     const draft: NewCharge = {
       requestKey,
       proofKey,
@@ -144,81 +153,221 @@ export function createPaymentEngine(options: PaymentEngineOptions): PaymentGatew
       asset: offer.req.asset,
       network: offer.req.network,
       rail: offer.rail.id,
-      status: 'authorized',
+      status: 'pending',
       proof,
     }
-    const authorization: Authorization = { draft, proofKey, proof, req: offer.req, rail: offer.rail, form, required: required() }
+    const attempt: Attempt = { draft, requestKey, proofKey, proof, req: offer.req, rail: offer.rail, form, required, signal }
+    let decision: PaymentDecision | undefined
+    try {
+      decision = await decide(attempt)
+      return decision
+    } finally {
+      // The claim holds until `settle` or `release` when the handler is to run, else it ends here.
+      if (decision?.kind !== 'authorized') claims.delete(proofKey)
+    }
+  }
+
+  async function decide(a: Attempt): Promise<PaymentDecision> {
+    const existing = await ledger.findByProofKey(a.proofKey, { signal: a.signal })
+    if (!existing) return verifyWhileWriting(a, ledger.create(a.draft, { signal: a.signal }))
+    if (existing.requestKey === a.requestKey) {
+      switch (existing.status) {
+        case 'settled':
+          return replay(existing)
+        case 'authorized':
+          return recoverAuthorized(a, existing)
+        case 'pending':
+          return recoverPending(a, existing)
+        case 'failed':
+          // `verify` threw or the handler failed: nothing moved, and the authorization is still
+          // good, so a retry of the same request takes the charge over (compare-and-set: one taker).
+          if (retriable(existing)) {
+            const retaken = ledger.transition(existing.id, ['failed'], 'pending', { error: null }, { signal: a.signal })
+            return verifyWhileWriting(a, retaken)
+          }
+      }
+    }
+    return refuse(a, existing)
+  }
+
+  const refuse = (a: Attempt, charge: Charge) => challenge(a.form, a.required(`invalid_transaction_state: ${refusal(charge)}`))
+
+  const authorized = (a: Attempt, charge: Charge, paid?: SettleOutcome): PaymentDecision => {
+    const { proofKey, proof, req, rail, form } = a
+    const authorization: Authorization = { charge, proofKey, proof, req, rail, form, required: a.required(), paid }
     return { kind: 'authorized', authorization }
   }
 
   /**
-   * A proof seen before: replay the stored result for the same request, recover a charge whose
-   * settlement landed on chain but not in the ledger (a crash in between), refuse anything else.
+   * Verifies the proof while the charge is being written `pending`, `sync` (on disk before the
+   * handler runs, so before money can move): the write's fsync overlaps the facilitator round trip
+   * instead of adding to the call. A proof `verify` rejects, or that it cannot check (facilitator
+   * down), leaves the charge `failed`; the latter may be retried with the same proof.
    */
-  async function reuse(
-    existing: Charge,
-    requestKey: string,
+  async function verifyWhileWriting(a: Attempt, writing: Promise<Charge>): Promise<PaymentDecision> {
+    const verifying = (async () => a.rail.verify(a.proof, a.req, { signal: a.signal }))()
+    const [written, verdict] = await Promise.allSettled([writing, verifying])
+    if (written.status === 'rejected') {
+      const err: unknown = written.reason
+      // Another process wrote this proof's charge, or took it over, first.
+      if (isAgoraError(err) && err.code === 'CONFLICT') return challenge(a.form, a.required(`invalid_transaction_state: ${BUSY}`))
+      throw err
+    }
+    const charge = written.value
+    if (verdict.status === 'rejected') {
+      await fail(charge, `${VERIFY_UNAVAILABLE}: ${(verdict.reason as Error | undefined)?.message ?? String(verdict.reason)}`)
+      throw verdict.reason
+    }
+    if (!verdict.value.isValid) {
+      const reason = verdict.value.invalidReason ?? 'invalid_payload'
+      const why = verdict.value.invalidMessage ? `${reason}: ${verdict.value.invalidMessage}` : reason
+      await fail(charge, why)
+      return challenge(a.form, a.required(why))
+    }
+    return authorized(a, charge)
+  }
+
+  /**
+   * Marks a charge nothing was settled for `failed`. `deferred`, and a failure to write it is
+   * ignored: without the record the charge is `pending`, and a retry with the proof recovers it.
+   */
+  const fail = (charge: Charge, error: string): Promise<void> =>
+    ledger.move(charge.id, ['pending'], 'failed', { error }, { durability: 'deferred' }).then(
+      () => undefined,
+      () => undefined,
+    )
+
+  /**
+   * A `pending` charge of this request that no call of this process is working on: the server
+   * stopped after writing it (a power cut may also have lost its output), or another process is
+   * working on it. If the money moved, the payer paid but the output is gone: the handler runs
+   * again and `settle` records its output without settling again. If not, this is a fresh
+   * attempt on the same charge, and the compare-and-set to `authorized` in `settle` lets only one
+   * process settle it.
+   */
+  async function recoverPending(a: Attempt, existing: Charge): Promise<PaymentDecision> {
+    const moved = await a.rail.settlement?.(a.proof, { signal: a.signal })
+    if (moved?.success) return authorized(a, existing, moved)
+    // Rewritten `sync`: the charge read may be another process's commit still on its way to the disk.
+    return verifyWhileWriting(a, ledger.transition(existing.id, ['pending'], 'pending', { error: null }, { signal: a.signal }))
+  }
+
+  /**
+   * An `authorized` charge of this request, with its output, that no call of this process is
+   * working on: the server stopped between storing the output and recording the settlement (or
+   * another process is settling it right now). Did the money move? If so record it, if not settle
+   * now (the payer authorized exactly this, and the output is stored); either way the stored
+   * output comes back without running the handler again.
+   */
+  async function recoverAuthorized(a: Attempt, existing: Charge): Promise<PaymentDecision> {
+    const { proof, req, rail, signal } = a
+    if (!existing.result || !rail.settlement) return refuse(a, existing)
+    const settlement = await rail.settlement(proof, { signal })
+    const outcome = settlement?.success
+      ? await recordSettled(existing, settlement, rail)
+      : await settleAuthorized(existing, proof, req, rail, signal)
+    if ('failure' in outcome) return refuse(a, { ...existing, status: 'failed', error: failureOf(outcome.failure) })
+    // Recovery is rare: record the settlement before answering.
+    await outcome.written
+    return replay({ ...existing, status: 'settled', receipt: outcome.receipt })
+  }
+
+  /**
+   * Settles an `authorized` charge and records the outcome. A settle that fails is checked against
+   * the chain first: if the authorization was used all the same (another process settled this
+   * charge, or a timed-out settle landed), the money moved and the charge is settled. Otherwise
+   * the charge is `failed` and its output dropped.
+   */
+  async function settleAuthorized(
+    charge: Charge,
     proof: PaymentPayload,
     req: PaymentRequirements,
     rail: PaymentRail,
-    form: PaymentForm,
-    required: (e?: string) => PaymentRequired,
     signal: AbortSignal,
-  ): Promise<PaymentDecision> {
-    const proofKey = existing.proofKey
-    const orphaned =
-      existing.status === 'authorized' &&
-      existing.requestKey === requestKey &&
-      existing.result &&
-      proofKey &&
-      !claims.has(proofKey)
-    if (orphaned && rail.settlement) {
-      // A charge with its output but no settlement, and no call of this process working on it: the
-      // server stopped between writing it and recording the settlement. Did the money move?
-      const settlement = await rail.settlement(proof, { signal })
-      if (settlement?.success) {
-        existing = await ledger.transition(existing.id, ['authorized'], 'settled', { receipt: receiptOf(existing, settlement) })
-      } else {
-        // It did not: settle now. The payer authorized exactly this, and the output is stored.
-        claims.add(proofKey)
-        try {
-          const outcome = await rail.settle(proof, req, { signal }).catch(
-            (err: unknown): SettleOutcome => ({
-              success: false,
-              transaction: '',
-              network: req.network,
-              errorReason: (err as Error).message,
-            }),
-          )
-          existing = outcome.success
-            ? await ledger.transition(existing.id, ['authorized'], 'settled', { receipt: receiptOf(existing, outcome) })
-            : await ledger.transition(existing.id, ['authorized'], 'failed', {
-                error: outcome.errorReason ?? 'settlement failed',
-                result: null,
-              })
-        } finally {
-          claims.delete(proofKey)
-        }
+  ): Promise<
+    | { receipt: Record<string, unknown>; settlement: SettleOutcome; written?: Promise<void> | undefined }
+    | { failure: SettleOutcome }
+  > {
+    let settlement: SettleOutcome
+    try {
+      settlement = await rail.settle(proof, req, { signal })
+    } catch (err) {
+      settlement = {
+        success: false,
+        transaction: '',
+        network: req.network,
+        errorReason: isAgoraError(err) ? err.code.toLowerCase() : 'unexpected_settle_error',
+        errorMessage: (err as Error).message,
       }
     }
-    if (existing.status === 'settled' && existing.requestKey === requestKey) {
-      const stored = existing.result as Result
-      const receipt = existing.receipt as Record<string, unknown>
-      const meta: Record<string, unknown> = {
-        ...(stored._meta as Record<string, unknown> | undefined),
-        'agora/receipt': receipt,
-        [PAYMENT_RESPONSE_META_KEY]: receipt.settlement,
+    if (!settlement.success) {
+      // Asked whatever the signal says: a cancelled call must not leave a paid charge `failed`.
+      const used = await rail.settlement?.(proof).catch(() => undefined)
+      if (!used?.success) {
+        await ledger
+          .move(charge.id, ['authorized'], 'failed', { error: failureOf(settlement), result: null })
+          .catch((err: unknown) => {
+            if (!isConflict(err)) throw err // else another process decided first
+          })
+        return { failure: settlement }
       }
-      return { kind: 'replay', result: { ...stored, _meta: meta } }
+      settlement = used
     }
-    const why =
-      existing.status === 'settled'
-        ? 'this payment authorization was already used for another request'
-        : existing.status === 'failed'
-          ? `this payment authorization failed earlier: ${existing.error ?? 'unknown'}`
-          : 'this payment authorization is being used by another request'
-    return challenge(form, required(`invalid_transaction_state: ${why}`))
+    return { settlement, ...(await recordSettled(charge, settlement, rail)) }
   }
+
+  /**
+   * Records a settlement (`authorized → settled`) and returns its receipt, or the receipt another
+   * process recorded first. The money moved: this is written whatever the signal says. `deferred`
+   * with a rail that can look a settlement up: if a power cut loses the record, the charge is
+   * back to `authorized` with its output (or `pending`, see `settle`), and the retry's recovery
+   * finds the settlement through `rail.settlement` and records it then. Without that lookup,
+   * nothing could rebuild it: `sync`.
+   */
+  async function recordSettled(
+    charge: Charge,
+    settlement: SettleOutcome,
+    rail: PaymentRail,
+  ): Promise<{ receipt: Record<string, unknown>; written?: Promise<void> | undefined }> {
+    const receipt = receiptOf(charge, settlement)
+    if (rail.settlement) {
+      // Written behind the answer: the caller does not wait for bookkeeping that recovery can
+      // rebuild. Until it lands the charge is `authorized` with its output; a crash in between
+      // leaves exactly that, and a retry finds the settlement through `rail.settlement`. The proof
+      // stays claimed until then, so a retry in this process waits for the record instead.
+      const written = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => ledger.move(charge.id, ['authorized'], 'settled', { receipt }, { durability: 'deferred' }))
+        .catch((err: unknown) => {
+          if (!isConflict(err))
+            log.warn('could not record a settlement; a retry will recover it', { charge: charge.id, error: String(err) })
+        })
+      behind.add(written)
+      void written.finally(() => behind.delete(written))
+      return { receipt, written }
+    }
+    try {
+      await ledger.move(charge.id, ['authorized'], 'settled', { receipt }, { durability: 'sync' })
+      return { receipt }
+    } catch (err) {
+      if (!isConflict(err)) throw err
+      const current = await ledger.get(charge.id)
+      if (current?.status === 'settled') return { receipt: current.receipt as Record<string, unknown> }
+      throw err
+    }
+  }
+
+  const failureOf = (settlement: SettleOutcome) => settlement.errorReason ?? 'settlement failed'
+
+  /** The answer when another process moved the charge on first: the output is withheld. */
+  const busy = ({ form, required, req }: Authorization) =>
+    settlementFailed(form, required, {
+      success: false,
+      transaction: '',
+      network: req.network,
+      errorReason: 'invalid_transaction_state',
+      errorMessage: BUSY,
+    })
+  const isConflict = (err: unknown) => isAgoraError(err) && err.code === 'CONFLICT'
 
   async function settle(
     authorization: unknown,
@@ -226,69 +375,69 @@ export function createPaymentEngine(options: PaymentEngineOptions): PaymentGatew
     _inv: Invocation,
     { signal }: { signal: AbortSignal },
   ): Promise<SettleDecision> {
-    const { draft, proofKey, proof, req, rail, form, required } = authorization as Authorization
+    const auth = authorization as Authorization
+    const { charge, proof, req, rail, form, required, paid } = auth
+    let written: Promise<void> | undefined
     try {
-      // Persist the charge and the output before money moves, durably (`sync`: on disk, through a
-      // power cut): a crash after the chain settles still finds both, and `reuse` recovers the
-      // charge through `rail.settlement`. A cancelled call stops here, before anything is written.
-      let charge: Charge
-      try {
-        charge = await ledger.create({ ...draft, result }, { signal, durability: 'sync' })
-      } catch (err) {
-        if (isAgoraError(err) && err.code === 'CONFLICT') {
-          // Another server process holding the same authorization got there first.
-          return settlementFailed(form, required, {
-            success: false,
-            transaction: '',
-            network: req.network,
-            errorReason: 'invalid_transaction_state',
-            errorMessage: 'this payment authorization is being used by another request',
-          })
+      if (paid) {
+        // Crash recovery: the money moved before the output was stored. Store it; settle nothing.
+        // `deferred`: were it lost, the charge would be `pending` again, with the same recovery.
+        const receipt = receiptOf(charge, paid)
+        try {
+          await ledger.move(charge.id, ['pending'], 'settled', { result, receipt }, { durability: 'deferred' })
+        } catch (err) {
+          if (isConflict(err)) return busy(auth)
+          throw err
         }
+        return { kind: 'settled', receipt, meta: { [PAYMENT_RESPONSE_META_KEY]: paid } }
+      }
+      // Store the output with the charge, which is on disk since `authorize`: the compare-and-set
+      // makes this call the one that settles it. With a rail that can look a settlement up,
+      // `deferred`: the output survives a crash of the process at once and reaches the disk in the
+      // background; if a power cut loses it, the charge is `pending` again, and a retry finds the
+      // settlement through `rail.settlement` and runs the handler again. Without that lookup,
+      // nothing could tell that the money moved: `sync`. A cancelled call stops here, releasing
+      // the charge, before anything is settled.
+      try {
+        await ledger.move(
+          charge.id,
+          ['pending'],
+          'authorized',
+          { result },
+          { signal, durability: rail.settlement ? 'deferred' : 'sync' },
+        )
+      } catch (err) {
+        if (isConflict(err)) return busy(auth)
+        if (isAgoraError(err) && err.code === 'CANCELLED') await fail(charge, RELEASED)
         throw err
       }
-      let settlement: Awaited<ReturnType<PaymentRail['settle']>>
-      try {
-        settlement = await rail.settle(proof, req, { signal })
-      } catch (err) {
-        const reason = isAgoraError(err) ? err.code.toLowerCase() : 'unexpected_settle_error'
-        settlement = {
-          success: false,
-          transaction: '',
-          network: req.network,
-          errorReason: reason,
-          errorMessage: (err as Error).message,
-        }
+      const outcome = await settleAuthorized(charge, proof, req, rail, signal)
+      if ('failure' in outcome) {
+        return settlementFailed(form, { ...required, error: failureOf(outcome.failure) }, outcome.failure)
       }
-      if (!settlement.success) {
-        await ledger.transition(charge.id, ['authorized'], 'failed', {
-          error: settlement.errorReason ?? 'settlement failed',
-          result: null,
-        })
-        return settlementFailed(form, { ...required, error: settlement.errorReason ?? 'settlement failed' }, settlement)
-      }
-      const receipt = receiptOf(charge, settlement)
-      // The money moved: record it whatever the signal says. With a rail that can look a
-      // settlement up, `deferred`: the record survives a crash of the process at once and reaches
-      // the disk in the background; if a power cut loses it, the charge is back to `authorized`
-      // with its output, and the retry's `reuse` finds the settlement through `rail.settlement`
-      // and records it then. Without that lookup, nothing could rebuild it: `sync`.
-      await ledger.transition(
-        charge.id,
-        ['authorized'],
-        'settled',
-        { receipt },
-        { durability: rail.settlement ? 'deferred' : 'sync' },
-      )
-      return { kind: 'settled', receipt, meta: { [PAYMENT_RESPONSE_META_KEY]: settlement } }
+      written = outcome.written
+      return { kind: 'settled', receipt: outcome.receipt, meta: { [PAYMENT_RESPONSE_META_KEY]: outcome.settlement } }
     } finally {
-      claims.delete(proofKey)
+      if (written) {
+        recordingByProof.set(auth.proofKey, written)
+        void written.finally(() => {
+          claims.delete(auth.proofKey)
+          if (recordingByProof.get(auth.proofKey) === written) recordingByProof.delete(auth.proofKey)
+        })
+      } else claims.delete(auth.proofKey)
     }
   }
 
   async function release(authorization: unknown): Promise<void> {
-    // Nothing was written and nothing moved: the payer may use the authorization for a retry.
-    claims.delete((authorization as Authorization).proofKey)
+    const { charge, proofKey, paid } = authorization as Authorization
+    try {
+      // Nothing moved: `released` lets a retry of the same request use the authorization again.
+      // After crash recovery found the money moved, the charge stays `pending`: a retry of the
+      // request runs the handler again, still without settling.
+      if (!paid) await fail(charge, RELEASED)
+    } finally {
+      claims.delete(proofKey)
+    }
   }
 
   function paymentsList(): PaymentsListResult {
@@ -305,5 +454,9 @@ export function createPaymentEngine(options: PaymentEngineOptions): PaymentGatew
     }
   }
 
-  return { authorize, settle, release, paymentsList }
+  async function drain(): Promise<void> {
+    while (behind.size > 0) await Promise.allSettled([...behind])
+  }
+
+  return { authorize, settle, release, paymentsList, drain }
 }

@@ -1,4 +1,4 @@
-export type { PaymentEngineOptions } from './engine.ts'
+export type { PaymentEngine, PaymentEngineOptions } from './engine.ts'
 export { createPaymentEngine, requestKeyOf } from './engine.ts'
 export type { PaymentForm, PaymentRequired } from './forms.ts'
 export { chooseForm, PAYMENT_FORM_META_KEY, PAYMENT_FORMS, X402_EXTENSION } from './forms.ts'

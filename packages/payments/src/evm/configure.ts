@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import type { PaymentGateway } from '@agora/core'
 import { AgoraError } from '@agora/core/errors'
+import type { PaymentEngine } from '../engine/engine.ts'
 import { createPaymentEngine } from '../engine/engine.ts'
 import type { PaymentForm } from '../engine/forms.ts'
 import { openLedger, parseLedgerUrl } from '../ledger/open.ts'
@@ -42,7 +42,7 @@ export interface X402PaymentsOptions {
 
 /** A configured payment engine, ready for `server.payments(engine)`. */
 export interface X402Payments {
-  readonly engine: PaymentGateway
+  readonly engine: PaymentEngine
   readonly rail: PaymentRail
   /** What is accepted, for banners and logs. */
   readonly summary: { network: string; asset: string; symbol: string; payTo: string; facilitatorUrl: string; ledger: string }
@@ -89,10 +89,14 @@ export async function x402Payments(options: X402PaymentsOptions): Promise<X402Pa
   if (location.kind === 'sqlite' && location.path !== ':memory:')
     mkdirSync(dirname(location.path), { recursive: true, mode: 0o700 })
   const ledger = await openLedger(ledgerUrl)
+  const engine = createPaymentEngine({ ledger, rails: [rail], form: options.form })
   return {
-    engine: createPaymentEngine({ ledger, rails: [rail], form: options.form }),
+    engine,
     rail,
     summary: { network, asset: asset.address, symbol, payTo: options.payTo, facilitatorUrl, ledger: ledgerUrl },
-    close: () => ledger.close(),
+    async close() {
+      await engine.drain()
+      await ledger.close()
+    },
   }
 }

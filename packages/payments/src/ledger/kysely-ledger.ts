@@ -2,13 +2,14 @@
  * The one {@link ChargeLedger} implementation, over any Kysely database that has run
  * {@link migrateLedger}. Every write is a single statement: `create` is one `INSERT … RETURNING`
  * guarded by the unique `proof_key` index, `transition` one `UPDATE … WHERE id = ? AND status IN (…)
- * RETURNING` (a compare-and-set), so no lock is ever held between two awaits and concurrent writers,
+ * RETURNING` (a compare-and-set; `move` returns only the id), so no lock is ever held between two
+ * awaits and concurrent writers,
  * in this process or another, are serialized by the database. The queries of the paid-call path
  * are compiled once ({@link compileOnce}); the driver runs them (on SQLite, on cached statements).
  */
 import { randomUUID } from 'node:crypto'
 import { AgoraError, isAgoraError } from '@agora/core/errors'
-import type { CompiledQuery, Insertable, Kysely, Selectable } from 'kysely'
+import type { Compilable, CompiledQuery, Insertable, Kysely, Selectable } from 'kysely'
 import type {
   ChargeLedger,
   ChargePatch,
@@ -64,15 +65,19 @@ function compileQueries(db: Kysely<LedgerDatabase>) {
     byId: compileOnce(db.selectFrom(CHARGES).selectAll().where('id', '=', param('id'))),
     statusOf: compileOnce(db.selectFrom(CHARGES).select('status').where('id', '=', param('id'))),
     insert: compileOnce(db.insertInto(CHARGES).values(insertValues).returningAll()),
-    /** `UPDATE … SET <columns> WHERE id = ? AND status IN (<fromCount>) RETURNING *`, one per shape. */
-    update(columns: readonly string[], fromCount: number): QueryTemplate<Row> {
-      const key = `${columns.join(',')}|${fromCount}`
+    /**
+     * `UPDATE … SET <columns> WHERE id = ? AND status IN (<fromCount>) RETURNING *` (or `RETURNING
+     * id` when the caller does not read the charge back), one per shape.
+     */
+    update(columns: readonly string[], fromCount: number, all: boolean): QueryTemplate<Row> {
+      const key = `${columns.join(',')}|${fromCount}|${all}`
       let template = updates.get(key)
       if (!template) {
         const set = Object.fromEntries(columns.map((c) => [c, param(c)]))
         const from = Array.from({ length: fromCount }, (_, i) => param(`from${i}`)) as ChargeStatus[]
+        const update = db.updateTable(CHARGES).set(set).where('id', '=', param('id')).where('status', 'in', from)
         template = compileOnce(
-          db.updateTable(CHARGES).set(set).where('id', '=', param('id')).where('status', 'in', from).returningAll(),
+          all ? update.returningAll() : (update.returning('id') as unknown as typeof update & Compilable<Row>),
         )
         updates.set(key, template)
       }
@@ -137,6 +142,37 @@ export function kyselyLedger(db: Kysely<LedgerDatabase>, driver: LedgerDriver, c
     })
   }
 
+  /** One `UPDATE … WHERE id = ? AND status IN (…)`; the row it returns (all columns, or only `id`). */
+  const compareAndSet = async (
+    id: string,
+    from: readonly ChargeStatus[],
+    to: ChargeStatus,
+    patch: ChargePatch,
+    options: LedgerWriteOptions | undefined,
+    all: boolean,
+  ): Promise<Row> => {
+    requireText(id, 'id')
+    if (!Array.isArray(from) || from.length === 0) throw invalid('"from" expected a non-empty list of statuses')
+    for (const s of from) requireStatus(s, 'from')
+    const set: Record<string, unknown> = {
+      status: requireStatus(to, 'to'),
+      updated_at: now().toISOString(),
+      ...patchColumns(patch),
+    }
+    const values: Record<string, unknown> = { ...set, id }
+    for (let i = 0; i < from.length; i++) values[`from${i}`] = from[i]
+    const update = queries.update(Object.keys(set), from.length, all)
+    const [row] = await run(update.bind(values), write(options)).catch((err) =>
+      proofKeyConflict(err, set.proof_key as string | null | undefined),
+    )
+    if (row) return row
+    const [current] = await run(queries.statusOf.bind({ id }), read())
+    if (!current) throw new AgoraError('NOT_FOUND', `no charge ${id}`, { data: { id } })
+    throw new AgoraError('CONFLICT', `charge ${id} is ${current.status}, not ${from.join(' or ')}`, {
+      data: { id, status: current.status, expected: [...from] },
+    })
+  }
+
   return {
     create: async (input: NewCharge, options?: LedgerWriteOptions) => {
       const values = insertColumns(input, randomId(), now().toISOString())
@@ -158,27 +194,16 @@ export function kyselyLedger(db: Kysely<LedgerDatabase>, driver: LedgerDriver, c
       to: ChargeStatus,
       patch: ChargePatch = {},
       options?: LedgerWriteOptions,
+    ) => charge(await compareAndSet(id, from, to, patch, options, true)),
+
+    move: async (
+      id: string,
+      from: readonly ChargeStatus[],
+      to: ChargeStatus,
+      patch: ChargePatch = {},
+      options?: LedgerWriteOptions,
     ) => {
-      requireText(id, 'id')
-      if (!Array.isArray(from) || from.length === 0) throw invalid('"from" expected a non-empty list of statuses')
-      for (const s of from) requireStatus(s, 'from')
-      const set: Record<string, unknown> = {
-        status: requireStatus(to, 'to'),
-        updated_at: now().toISOString(),
-        ...patchColumns(patch),
-      }
-      const values: Record<string, unknown> = { ...set, id }
-      for (let i = 0; i < from.length; i++) values[`from${i}`] = from[i]
-      const update = queries.update(Object.keys(set), from.length)
-      const [row] = await run(update.bind(values), write(options)).catch((err) =>
-        proofKeyConflict(err, set.proof_key as string | null | undefined),
-      )
-      if (row) return charge(row)
-      const [current] = await run(queries.statusOf.bind({ id }), read())
-      if (!current) throw new AgoraError('NOT_FOUND', `no charge ${id}`, { data: { id } })
-      throw new AgoraError('CONFLICT', `charge ${id} is ${current.status}, not ${from.join(' or ')}`, {
-        data: { id, status: current.status, expected: [...from] },
-      })
+      await compareAndSet(id, from, to, patch, options, false)
     },
 
     list: async (query: ChargeQuery = {}, options?: LedgerCallOptions) => {

@@ -4,7 +4,8 @@
  * opened in WAL mode with a busy timeout, so several processes can share it: each write is one
  * statement, and a writer that finds the file locked waits instead of failing. The ledger's
  * queries run on cached `node:sqlite` statements, synchronously (Kysely builds and compiles them
- * once); `deferred` writes commit without waiting for the disk (see `deferred.ts`).
+ * once). Writes never block the event loop on the disk: a `sync` write's fsync runs on the thread
+ * pool and the call resolves after it, a `deferred` write's runs in the background (see `deferred.ts`).
  */
 import { closeSync, openSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -112,17 +113,16 @@ function sqliteDriver(path: string, statements: NodeSqliteDatabase, deferred: De
       (err.errcode === 2067 || err.errcode === 1555) && // SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY
       err.message.includes(`${CHARGES}.${column}`),
     toAgoraError: (err) => sqliteError(err, path),
-    // Synchronous, as node:sqlite is: no statement of this ledger ever waits on another's await,
-    // and a `deferred` write's PRAGMA switch cannot interleave with another write.
+    // Every statement runs synchronously, as node:sqlite does: no statement of this ledger ever
+    // waits on another's await, and a write's PRAGMA switch cannot interleave with another write.
+    // Only a `sync` write's wait for the disk is asynchronous: its fsync runs on the thread pool
+    // (`deferred.ts`), so the event loop goes on meanwhile (the engine overlaps it with `verify`).
     execute(query, { write, durability }) {
       const statement = statements.statement(query.sql)
       const params = query.parameters as SQLInputValue[]
       const all = () => statement.all(...params) as never[]
       if (!write || !deferred) return all()
-      if (durability === 'deferred') return deferred.run(all)
-      const rows = all()
-      deferred.synced()
-      return rows
+      return durability === 'deferred' ? deferred.run(all) : deferred.durable(all)
     },
     flush: async () => deferred?.close(),
   }

@@ -147,6 +147,29 @@ export function ledgerContract(name: string, target: LedgerTarget): void {
       expect(await ledger.get(charge.id)).toEqual(charge)
     })
 
+    it('move is the same compare-and-set as transition, without reading the charge back', async () => {
+      const ledger = await fresh()
+      const charge = await ledger.create(newCharge({ proofKey: 'pk-move', proof: { sig: '0x04' } }))
+      expect(
+        await ledger.move(charge.id, ['pending'], 'authorized', { result: RESULT }, { durability: 'deferred' }),
+      ).toBeUndefined()
+      expect(await ledger.get(charge.id)).toMatchObject({ status: 'authorized', result: RESULT, proof: { sig: '0x04' } })
+      const err = await ledger.move(charge.id, ['pending'], 'failed', { error: 'late' }).catch((e: unknown) => e)
+      expect(err).toMatchObject({ code: 'CONFLICT', data: { id: charge.id, status: 'authorized', expected: ['pending'] } })
+      expect(await codeOf(ledger.move('00000000-0000-4000-8000-000000000000', ['pending'], 'failed'))).toBe('NOT_FOUND')
+      expect(await codeOf(ledger.move(charge.id, [], 'settled'))).toBe('INVALID_PARAMS')
+      await ledger.move(charge.id, ['pending', 'authorized'], 'settled', { receipt: { tx: '0x05' } })
+      expect(await ledger.get(charge.id)).toMatchObject({
+        status: 'settled',
+        result: RESULT,
+        receipt: { tx: '0x05' },
+        error: null,
+      })
+      // Racing moves: exactly one wins.
+      const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => ledger.move(charge.id, ['settled'], 'refunded')))
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1)
+    })
+
     it('transition of an unknown id is NOT_FOUND', async () => {
       const ledger = await fresh()
       expect(await codeOf(ledger.transition('00000000-0000-4000-8000-000000000000', ['pending'], 'authorized'))).toBe('NOT_FOUND')
