@@ -1,3 +1,4 @@
+import { isJsonRpcId, jsonRpcProblem } from '@agora/core'
 import type { JSONRPCMessage } from '@modelcontextprotocol/server'
 import { FrameTooLargeError, InvalidMessageError, TruncatedFrameError } from './frame-errors.ts'
 import { LENGTH_PREFIX_BYTES, MAX_MESSAGE_BYTES } from './protocol.ts'
@@ -138,32 +139,8 @@ export function decodeMessage(payload: Uint8Array): JSONRPCMessage {
   const problem = jsonRpcProblem(value)
   if (problem !== undefined) {
     const id = (value as { id?: unknown } | null)?.id
-    const usable = typeof id === 'string' || typeof id === 'number' ? id : null
+    const usable = isJsonRpcId(id) ? id : null
     throw new InvalidMessageError('jsonrpc', `Invalid Request: not a JSON-RPC 2.0 message (${problem})`, usable)
   }
   return value as JSONRPCMessage
-}
-
-const isId = (id: unknown): boolean => typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-
-/** What makes `value` not a JSON-RPC 2.0 request, notification or response; undefined when it is one. */
-function jsonRpcProblem(value: unknown): string | undefined {
-  if (!isObject(value)) return 'expected a JSON object'
-  if (value.jsonrpc !== '2.0') return '"jsonrpc" must be "2.0"'
-  if ('method' in value) {
-    if (typeof value.method !== 'string') return '"method" must be a string'
-    if ('id' in value && !isId(value.id)) return '"id" must be a string or a number'
-    if (value.params !== undefined && !isObject(value.params)) return '"params" must be an object'
-    return undefined
-  }
-  if ('result' in value) return isId(value.id) ? undefined : '"id" must be a string or a number'
-  if ('error' in value) {
-    const error = value.error
-    if (!isObject(error) || !Number.isInteger(error.code) || typeof error.message !== 'string') {
-      return '"error" must have an integer "code" and a string "message"'
-    }
-    return value.id === null || isId(value.id) ? undefined : '"id" must be a string, a number or null'
-  }
-  return 'expected "method", "result" or "error"'
 }

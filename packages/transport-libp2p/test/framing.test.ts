@@ -166,7 +166,7 @@ describe('decodeMessage', () => {
       ['{"jsonrpc":"1.0","id":1,"method":"ping"}', '"jsonrpc" must be "2.0"'],
       ['{"jsonrpc":"2.0","id":1}', 'expected "method", "result" or "error"'],
       ['{"jsonrpc":"2.0","id":{},"method":"ping"}', '"id" must be a string or a number'],
-      ['{"jsonrpc":"2.0","id":1,"method":5}', '"method" must be a string'],
+      ['{"jsonrpc":"2.0","id":1,"method":5}', '"method" must be a non-empty string'],
       ['{"jsonrpc":"2.0","id":1,"method":"x","params":[1]}', '"params" must be an object'],
       ['{"jsonrpc":"2.0","id":1,"error":{"code":"x"}}', '"error" must have an integer "code" and a string "message"'],
       ['{"jsonrpc":"2.0","result":{}}', '"id" must be a string or a number'],

@@ -1,3 +1,4 @@
+import { isJsonRpcId, jsonRpcProblem } from '@agora/core'
 import type { JSONRPCMessage } from '@modelcontextprotocol/server'
 
 /** JSON-RPC `Parse error`. */
@@ -55,7 +56,7 @@ export function decodeContent(content: string, maxBytes: number): DecodedContent
       ok: false,
       code: INVALID_REQUEST,
       reason: `Invalid Request: not a JSON-RPC 2.0 message (${problem})`,
-      id: isId(id) ? (id as string | number) : null,
+      id: isJsonRpcId(id) ? id : null,
     }
   }
   return { ok: true, message: value as JSONRPCMessage }
@@ -65,34 +66,10 @@ export function decodeContent(content: string, maxBytes: number): DecodedContent
 function idOf(content: string): string | number | null {
   try {
     const id = (JSON.parse(content) as { id?: unknown } | null)?.id
-    return isId(id) ? (id as string | number) : null
+    return isJsonRpcId(id) ? id : null
   } catch {
     return null
   }
-}
-
-const isId = (id: unknown): boolean => typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-
-/** What makes `value` not a JSON-RPC 2.0 message; undefined when it is one. */
-function jsonRpcProblem(value: unknown): string | undefined {
-  if (!isObject(value)) return 'expected a JSON object'
-  if (value.jsonrpc !== '2.0') return '"jsonrpc" must be "2.0"'
-  if ('method' in value) {
-    if (typeof value.method !== 'string' || value.method.length === 0) return '"method" must be a non-empty string'
-    if ('id' in value && !isId(value.id)) return '"id" must be a string or a number'
-    if (value.params !== undefined && !isObject(value.params)) return '"params" must be an object'
-    return undefined
-  }
-  if ('result' in value) return isId(value.id) ? undefined : '"id" must be a string or a number'
-  if ('error' in value) {
-    const error = value.error
-    if (!isObject(error) || !Number.isInteger(error.code) || typeof error.message !== 'string') {
-      return '"error" must have an integer "code" and a string "message"'
-    }
-    return value.id === null || isId(value.id) ? undefined : '"id" must be a string, a number or null'
-  }
-  return 'expected "method", "result" or "error"'
 }
 
 /** True for a JSON-RPC request (method and id). */
