@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AgoraServer } from '@agora/core'
+import { parsePrice } from '@agora/core'
 import type { NostrServiceInfo } from './nostr-service.ts'
 import { nostrService } from './nostr-service.ts'
 import { quietSqliteWarning } from './quiet-warnings.ts'
@@ -33,8 +34,6 @@ export interface DevLightningInfo {
 /** Sats the dev user wallet starts with. */
 export const DEV_USER_SATS = 100_000
 
-const LIGHTNING_ASSETS = ['sats', 'sat', 'msat', 'BTC']
-
 /**
  * A well-known dev key: the same on every machine and run, so NWC URIs and pubkeys printed by
  * `agora dev` stay valid across restarts. Never use them for anything real.
@@ -43,11 +42,11 @@ export function devKey(label: string): string {
   return createHash('sha256').update(`agora-dev:${label}`).digest('hex')
 }
 
-const isSatsPriced = (def: AgoraServer) =>
+/** Whether a definition has a tool with a fixed price Lightning takes (sats, msat, BTC). */
+const hasLightningPrice = (def: AgoraServer, isLightningAsset: (asset: string) => boolean) =>
   [...def.tools.values()].some((t) => {
     const price = t.config.price
-    const asset = typeof price === 'string' ? price.trim().split(/\s+/)[1] : typeof price === 'object' ? price.asset : undefined
-    return asset !== undefined && LIGHTNING_ASSETS.includes(asset)
+    return price !== undefined && typeof price !== 'function' && isLightningAsset(parsePrice(price).asset)
   })
 
 /**
@@ -80,11 +79,12 @@ export function devNostr(
   const lightningSvc: Service<DevLightningInfo | undefined> = {
     name: 'lightning',
     async start() {
-      const payable = defs.filter(isSatsPriced)
       quietSqliteWarning()
-      const { routePayments } = await import('@agora/payments')
-      const { createLightningPayments, createLocalLightning, serveNwc } = await import('@agora/payments/lightning')
-      const { openLedger } = await import('@agora/payments')
+      const { openLedger, routePayments } = await import('@agora/payments')
+      const { createLightningPayments, createLocalLightning, isLightningAsset, lightningRoute, serveNwc } = await import(
+        '@agora/payments/lightning'
+      )
+      const payable = defs.filter((d) => hasLightningPrice(d, isLightningAsset))
       const ln = createLocalLightning()
       const provider = ln.createWallet({ name: 'agora-dev-provider', nodeKey: devKey('lightning-node:provider') })
       const user = ln.createWallet({
@@ -115,7 +115,7 @@ export function devNostr(
           closers.push(() => ledger.close())
           const gateway = createLightningPayments({ ledger, wallet: provider })
           const existing = def.gates.payments
-          def.payments(existing ? routePayments([{ assets: LIGHTNING_ASSETS, gateway }, { gateway: existing }]) : gateway)
+          def.payments(existing ? routePayments([lightningRoute(gateway), { gateway: existing }]) : gateway)
         }
         lightning = {
           network: `lightning:${ln.network}`,

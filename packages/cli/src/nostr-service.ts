@@ -49,7 +49,7 @@ export function nostrService(def: AgoraServer, options: NostrOptions): Service<N
     name: `${def.info.name} (nostr)`,
     async start() {
       // Loaded on demand: most verbs never touch Nostr.
-      const { publishNostr } = await import('@agora/transport-nostr')
+      const { DVMCP_DRAFT, publishNostr } = await import('@agora/transport-nostr')
       const published = await publishNostr(def, {
         relays: [...options.relays],
         keyFile: options.keyFile,
@@ -68,7 +68,7 @@ export function nostrService(def: AgoraServer, options: NostrOptions): Service<N
             pubkey: published.pubkey,
             serverId: published.serverId,
             relays: [...published.relays],
-            ...(published.profile.id === 'dvmcp-2025-03-26-draft' ? {} : { profile: published.profile.id }),
+            ...(published.profile.id === DVMCP_DRAFT.id ? {} : { profile: published.profile.id }),
           },
           announced: published.announcement !== undefined,
           def,

@@ -14,9 +14,6 @@ export interface ServePaymentsInfo {
   readonly lightning?: { network: string; walletPubkey: string; ledger: string } | undefined
 }
 
-/** Assets the Lightning gateway takes when it shares a server with x402. */
-const LIGHTNING_ASSETS = ['sats', 'sat', 'msat', 'BTC']
-
 /**
  * `agora serve --pay-to` / `--nwc`: attaches payment gateways (built by `@agora/payments`) to the
  * definition: x402 on the dev chain or on any facilitator and network given by flags, and Lightning
@@ -46,10 +43,10 @@ export async function paymentsService(
       const info: { -readonly [K in keyof ServePaymentsInfo]: ServePaymentsInfo[K] } = {}
       try {
         if (flags.nwc !== undefined) {
-          const { lightningPayments } = await import('@agora/payments/lightning')
+          const { lightningPayments, lightningRoute } = await import('@agora/payments/lightning')
           const ln = await lightningPayments({ wallet: flags.nwc, ledger: flags.ledger })
           closers.push(() => ln.close())
-          routes.push({ assets: LIGHTNING_ASSETS, gateway: ln.gateway })
+          routes.push(lightningRoute(ln.gateway))
           info.lightning = ln.summary
         }
         if (flags.payTo !== undefined) {

@@ -14,7 +14,7 @@ const DEFAULT_TIMEOUT_MS = 10_000
 export async function discoverOnNostr(flags: DiscoverFlags): Promise<void> {
   if (flags.bootstrap || flags.dhtProtocol) throw new UsageError('--bootstrap and --dht-protocol go with --p2p')
   const relays = flags.nostr ?? []
-  const { discoverNostr } = await import('@agora/transport-nostr')
+  const { DVMCP_DRAFT, discoverNostr } = await import('@agora/transport-nostr')
   const skipped: Array<{ kind: string; reason: string; pubkey?: string | undefined }> = []
   const servers = await discoverNostr({
     relays,
@@ -29,9 +29,9 @@ export async function discoverOnNostr(flags: DiscoverFlags): Promise<void> {
     },
   })
   if (flags.json) {
-    const out = servers.map((s) => ({ ...s, target: targetOf(s) }))
+    const out = servers.map((s) => ({ ...s, target: targetOf(s, DVMCP_DRAFT.id) }))
     process.stdout.write(`${JSON.stringify({ servers: out, skipped })}\n`)
-  } else if (servers.length > 0) process.stdout.write(describe(servers))
+  } else if (servers.length > 0) process.stdout.write(describe(servers, DVMCP_DRAFT.id))
   if (servers.length === 0) {
     const what = flags.service
       ? `named ${flags.service}`
@@ -45,7 +45,7 @@ export async function discoverOnNostr(flags: DiscoverFlags): Promise<void> {
   }
 }
 
-function describe(servers: readonly DiscoveredServer[]): string {
+function describe(servers: readonly DiscoveredServer[], defaultProfile: string): string {
   const lines = [`Found ${servers.length} server${servers.length === 1 ? '' : 's'}:`]
   for (const s of servers) {
     const info = s.initialize.serverInfo
@@ -53,7 +53,7 @@ function describe(servers: readonly DiscoveredServer[]): string {
     lines.push(
       `  pubkey ${s.pubkey}  (${s.serverId ? `server id ${s.serverId}` : s.profile}${s.supportEncryption ? ', encryption' : ''})`,
     )
-    lines.push(`  target ${targetOf(s)}`)
+    lines.push(`  target ${targetOf(s, defaultProfile)}`)
     const tools = s.tools.map((t) => ({
       name: t.name,
       args: argumentSummary(t.inputSchema as Record<string, unknown>),
@@ -69,7 +69,7 @@ function describe(servers: readonly DiscoveredServer[]): string {
 }
 
 /** The `nostr:` target reaching a discovered server (with its profile when not the default). */
-function targetOf(s: DiscoveredServer): string {
-  const profile = s.profile === 'dvmcp-2025-03-26-draft' ? undefined : s.profile
+function targetOf(s: DiscoveredServer, defaultProfile: string): string {
+  const profile = s.profile === defaultProfile ? undefined : s.profile
   return nostrTarget({ pubkey: s.pubkey, serverId: s.serverId, relays: s.relays, profile })
 }

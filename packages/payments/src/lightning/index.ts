@@ -62,6 +62,7 @@ export type { NwcService, ServeNwcOptions } from './nwc-service.ts'
 export { serveNwc } from './nwc-service.ts'
 export type { ToSats } from './price.ts'
 export { isLightningAsset, priceInSats } from './price.ts'
+export { lightningRoute } from './route.ts'
 export type { AwaitSettlementOptions, SettlementOutcome } from './settlement.ts'
 export { awaitSettlement } from './settlement.ts'
 export type {
