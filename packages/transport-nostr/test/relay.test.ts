@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { finalizeEvent, generateSecretKey, type NostrEvent } from 'nostr-tools/pure'
@@ -217,6 +217,18 @@ describe('embedded relay', () => {
     const again = await rawClient(r.url)
     expect((await again.publish(sign(1, [], 'back')))[2]).toBe(true)
     again.close()
+  })
+
+  it('reports a file that is not a database clearly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agora-relay-'))
+    dirs.push(dir)
+    const notDb = join(dir, 'notes.txt')
+    writeFileSync(notDb, 'just some text, long enough to be read as a header by SQLite\n'.repeat(20))
+    await expect(startRelay({ port: 0, db: notDb })).rejects.toMatchObject({
+      code: 'CONFIG',
+      message: expect.stringContaining(`cannot open the relay database ${notDb}`),
+    })
+    await expect(startRelay({ port: 0, db: join(notDb, 'relay.db') })).rejects.toMatchObject({ code: 'CONFIG' })
   })
 
   it('reports a taken port clearly', async () => {

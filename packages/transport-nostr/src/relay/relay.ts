@@ -60,7 +60,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<RelayHandl
   await fastSignatureChecks()
   const host = options.host ?? '127.0.0.1'
   const logger = options.logger ?? createLogger({ component: 'agora:relay' })
-  const repository: EventRepository = options.db ? new SqliteEventRepository(options.db) : new MemoryEventRepository()
+  const repository: EventRepository = options.db ? openSqlite(options.db) : new MemoryEventRepository()
   // No filter-result cache: a query right after a publish must see it (the default caches for 1 s).
   const relay = new NostrRelay(repository, { logger: relayLogger(logger), filterResultCacheTtl: 0 })
   for (const plugin of options.plugins ?? []) relay.register(plugin)
@@ -165,4 +165,13 @@ async function fastSignatureChecks(): Promise<void> {
   await useFastSigning()
   patched = true
   EventUtils.isSigValid = (event) => checkEvent(event as never)
+}
+
+/** The SQLite store, or a `CONFIG` error naming the file (a directory in the way, not a database, …). */
+function openSqlite(path: string): EventRepository {
+  try {
+    return new SqliteEventRepository(path)
+  } catch (err) {
+    throw new AgoraError('CONFIG', `cannot open the relay database ${path}: ${(err as Error).message}`, { cause: err })
+  }
 }
