@@ -432,6 +432,11 @@ async function main(): Promise<void> {
     const shown = c.target.startsWith('DHT') ? `${fmt(c.value, 1)} ms` : `${c.value.toFixed(2)}× (limit ${c.limit}×)`
     process.stdout.write(`${c.pass ? 'PASS' : 'FAIL'}  ${c.target}: ${shown}\n`)
   }
+  const mcp1 = get('mcp/tcp', 1)
+  process.stdout.write(
+    `info  MCP over a plain socket is ${(mcp1.p50Ms / raw1.p50Ms).toFixed(2)}× raw TCP; libp2p is ` +
+      `${(p2p1.p50Ms / mcp1.p50Ms).toFixed(2)}× that (what Noise, Yamux and the stream add to MCP)\n`,
+  )
   const took = `${fmt(totalMs / 1000, 1)} s: transports ${fmt(transportMs / 1000, 1)} s${dhtRun ? `, DHT ${fmt(dhtRun.ms / 1000, 1)} s` : ''}`
   process.stdout.write(`\n${checks.every((c) => c.pass) ? 'PASS' : 'FAIL'} (${took})\n`)
 }
