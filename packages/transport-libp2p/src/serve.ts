@@ -1,5 +1,5 @@
 import type { AgoraServer, Logger } from '@agora/core'
-import { createLogger, createSdkServer } from '@agora/core'
+import { createLogger, serveConnection } from '@agora/core'
 import { AgoraError } from '@agora/core/errors'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Libp2pLimits } from './limits.ts'
@@ -83,18 +83,14 @@ export async function serveLibp2p(
       logger,
     })
     live.add(transport)
-    // The SDK chains these when it connects.
+    // serveConnection keeps calling these.
     transport.onclose = () => {
       live.delete(transport)
       limits.release(peer)
     }
     transport.onerror = (err) => logger.debug('libp2p stream error', { peer, error: err.message })
-    createSdkServer(server, sdkOptions)
-      .connect(transport)
-      .catch((err: Error) => {
-        logger.debug('cannot serve a libp2p stream', { peer, error: err.message })
-        stream.abort(err)
-      })
+    // Both eras: the opening message pins a 2026-07-28 or a 2025 server for the stream.
+    serveConnection(server, transport, sdkOptions)
   }
 
   try {

@@ -7,18 +7,26 @@ import { connectLibp2p, createAgoraNode, serveLibp2p } from '../src/index.ts'
 import type { NetKind } from './helpers.ts'
 import { Harness } from './helpers.ts'
 
-for (const kind of ['memory', 'tcp'] as const satisfies NetKind[]) {
-  transportContract(`libp2p (${kind})`, {
+type Mode = 'legacy' | { pin: '2026-07-28' }
+const runs: [NetKind, string, Mode][] = [
+  ['memory', '2025', 'legacy'],
+  ['tcp', '2025', 'legacy'],
+  ['tcp', '2026-07-28', { pin: '2026-07-28' }],
+]
+
+for (const [kind, era, mode] of runs) {
+  transportContract(`libp2p (${kind}, ${era})`, {
     transportKind: 'libp2p',
     async connect(server) {
       const listen = kind === 'memory' ? [`/memory/contract-${crypto.randomUUID()}`] : ['/ip4/127.0.0.1/tcp/0']
       const serverNode = await createAgoraNode({ listen })
       const clientNode = await createAgoraNode({ listen: kind === 'memory' ? [] : ['/ip4/127.0.0.1/tcp/0'] })
       const p2p = await serveLibp2p(server, serverNode, { logger: silentLogger })
-      const client = new Client({ name: 'contract', version: '1.0.0' })
+      const client = new Client({ name: 'contract', version: '1.0.0' }, { versionNegotiation: { mode } })
       await client.connect(
         orderedTransport(await connectLibp2p(clientNode, p2p.addrs[0]!, { signal: AbortSignal.timeout(5000) })),
       )
+      expect(client.getNegotiatedProtocolVersion()).toBe(mode === 'legacy' ? '2025-11-25' : '2026-07-28')
       return {
         client,
         close: async () => {
@@ -37,7 +45,10 @@ describe('libp2p caller identity', () => {
   const h = new Harness()
   afterEach(() => h.stopAll())
 
-  it('the handler sees the client PeerId as an authenticated peer caller', async () => {
+  it.each([
+    ['2025', 'legacy'],
+    ['2026-07-28', { pin: '2026-07-28' }],
+  ] as const)('the handler sees the client PeerId as an authenticated peer caller (%s)', async (_era, mode) => {
     const serverNode = await h.node('tcp')
     const clientNode = await h.node('tcp')
     const server = createServer({ name: 'who', version: '1.0.0' }).tool(
@@ -52,7 +63,7 @@ describe('libp2p caller identity', () => {
     expect(p2p.peerId).toBe(serverNode.peerId.toString())
     expect(p2p.addrs.length).toBeGreaterThan(0)
     expect(p2p.addrs.every((a) => a.startsWith('/ip4/127.0.0.1/tcp/') && a.endsWith(`/p2p/${p2p.peerId}`))).toBe(true)
-    const client = await h.client(clientNode, p2p.addrs[0]!)
+    const client = await h.client(clientNode, p2p.addrs[0]!, undefined, mode)
     const r = await client.callTool({ name: 'caller', arguments: {} })
     const peer = clientNode.peerId.toString()
     expect(r.structuredContent).toEqual({
@@ -61,7 +72,7 @@ describe('libp2p caller identity', () => {
     })
     // The fixture's whoami agrees.
     const fixture = await h.serve(createFixtureServer().server, await h.node('tcp'))
-    const other = await h.client(clientNode, fixture.addrs[0]!)
+    const other = await h.client(clientNode, fixture.addrs[0]!, undefined, mode)
     expect((await other.callTool({ name: 'whoami', arguments: {} })).structuredContent).toEqual({
       id: `peer:${peer}`,
       kind: 'peer',

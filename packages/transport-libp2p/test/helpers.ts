@@ -32,8 +32,13 @@ export class Harness {
   }
 
   /** An SDK client connected over libp2p from `node` to `addr`. */
-  async client(node: AgoraNode, addr: string, protocols?: string[]): Promise<Client> {
-    const client = new Client({ name: 'libp2p-test', version: '1.0.0' })
+  async client(
+    node: AgoraNode,
+    addr: string,
+    protocols?: string[],
+    mode: 'legacy' | { pin: '2026-07-28' } = 'legacy',
+  ): Promise<Client> {
+    const client = new Client({ name: 'libp2p-test', version: '1.0.0' }, { versionNegotiation: { mode } })
     await client.connect(await connectLibp2p(node, addr, { protocols, signal: AbortSignal.timeout(5000) }))
     this.#stops.push(() => client.close())
     return client

@@ -18,7 +18,7 @@ import { decodeContent, isResponse } from './message.ts'
 import type { RelayPool, RelaySubscription } from './pool.ts'
 import type { NostrProfile } from './profile.ts'
 import type { Tags } from './wire.ts'
-import { notificationTags, nowSeconds, readPaymentRequired, requestTags, tagValue } from './wire.ts'
+import { isOpeningRequest, notificationTags, nowSeconds, readPaymentRequired, requestTags, tagValue } from './wire.ts'
 
 /** A payment request for one of this client's requests (DVMCP `payment-required`). */
 export type NostrPaymentNotice = PaymentNotice & {
@@ -335,7 +335,7 @@ export class NostrClientTransport implements Transport {
   }
 
   #answer(pending: Pending, message: OpenedEvent, rpc: JSONRPCMessage): void {
-    if (pending.request.method === 'initialize' && 'result' in rpc && this.profile.serverIdTags) {
+    if (isOpeningRequest(pending.request.method) && 'result' in rpc && this.profile.serverIdTags) {
       this.#serverId ??= tagValue(message.tags, 'd')
     }
     this.#forget(pending)

@@ -1,5 +1,5 @@
 import type { AgoraServer, Logger, PaymentNotice } from '@agora/core'
-import { createLogger, createSdkServer } from '@agora/core'
+import { createLogger, serveConnection } from '@agora/core'
 import { AgoraError } from '@agora/core/errors'
 import type { JSONRPCMessage, JSONRPCNotification, JSONRPCRequest } from '@modelcontextprotocol/server'
 import type { Event } from 'nostr-tools/pure'
@@ -19,7 +19,7 @@ import type { InflightRequest, SessionHost } from './server-session.ts'
 import { NostrServerSession } from './server-session.ts'
 import { useFastSigning } from './signing.ts'
 import type { Tags } from './wire.ts'
-import { notificationTags, nowSeconds, paymentRequiredTags, responseTags, tagValue } from './wire.ts'
+import { isOpeningRequest, notificationTags, nowSeconds, paymentRequiredTags, responseTags, tagValue } from './wire.ts'
 
 export interface NostrServeOptions {
   /** Relays to listen and answer on. Required unless `pool` is given. */
@@ -342,11 +342,8 @@ class NostrServer implements NostrServerHandle, SessionHost {
       if (this.#sessions.get(client) === current) this.#sessions.delete(client)
     }
     session.onerror = (err) => this.#log.debug('Nostr session error', { client, error: err.message })
-    const sdk = createSdkServer(this.#def, { transport: 'nostr', logger: this.#log, requestStateKey: this.#requestStateKey })
-    sdk.connect(session).catch((err: Error) => {
-      this.#log.warn('cannot start a Nostr session', { client, error: err.message })
-      void current.close()
-    })
+    // Both eras: the session's opening message pins a 2026-07-28 or a 2025 server for it.
+    serveConnection(this.#def, session, { transport: 'nostr', logger: this.#log, requestStateKey: this.#requestStateKey })
     return session
   }
 
@@ -416,9 +413,9 @@ class NostrServer implements NostrServerHandle, SessionHost {
       requestEventId: request.eventId,
       client: session.client,
       serverId: this.serverId,
-      initialize: request.method === 'initialize' && 'result' in message,
+      initialize: isOpeningRequest(request.method) && 'result' in message,
     })
-    if (request.method === 'initialize') tags.push(...capabilityTags(this.profile, this.encryption))
+    if (isOpeningRequest(request.method)) tags.push(...capabilityTags(this.profile, this.encryption))
     await this.#publish(this.profile.kinds.response, tags, content, session.client, request.encrypted, request.wrapKind)
   }
 

@@ -45,8 +45,22 @@ export function requestTags(profile: NostrProfile, to: { method: string; server:
 }
 
 /**
+ * Whether a request opens an MCP session: `initialize` (2025 revisions) or `server/discover`
+ * (2026-07-28). Its response carries the server id (`d`) and the server's capability tags.
+ *
+ * @example
+ * ```ts
+ * isOpeningRequest('server/discover') // true
+ * ```
+ */
+export function isOpeningRequest(method: string): boolean {
+  return method === 'initialize' || method === 'server/discover'
+}
+
+/**
  * Tags of a server response: `e` = request event id, `p` = client pubkey (an addition to the
- * draft, so clients can subscribe with `#p`), and `d` = server id on the `initialize` response.
+ * draft, so clients can subscribe with `#p`), and `d` = server id on the response to an opening
+ * request ({@link isOpeningRequest}).
  *
  * @example
  * ```ts

@@ -116,9 +116,12 @@ export class NostrHarness {
   }
 
   /** An SDK client connected over Nostr. */
-  async client(options: NostrConnectOptions): Promise<{ client: Client; transport: NostrClientTransport }> {
+  async client(
+    options: NostrConnectOptions,
+    mode: 'legacy' | { pin: '2026-07-28' } = 'legacy',
+  ): Promise<{ client: Client; transport: NostrClientTransport }> {
     const transport = await this.transport(options)
-    const client = new Client({ name: 'nostr-test', version: '1.0.0' })
+    const client = new Client({ name: 'nostr-test', version: '1.0.0' }, { versionNegotiation: { mode } })
     await client.connect(orderedTransport(transport))
     this.#closers.push(() => client.close())
     return { client, transport }

@@ -104,6 +104,36 @@ describe('DVMCP wire format', () => {
     })
   })
 
+  it('2026-07-28: server/discover opens the session as initialize does (d on its response, then s)', async () => {
+    const nostr = await h.serve(weatherServer().server, { relays: [bed.relay.url] })
+    const spy = await h.spy(bed.relay.url, around(nostr.pubkey, [REQ, RES]))
+    const { client, transport } = await h.client({ relays: [bed.relay.url], serverPubkey: nostr.pubkey }, { pin: '2026-07-28' })
+    expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28')
+    expect(transport.serverId).toBe('weather-server')
+    const discover = await spy.waitFor((e) => e.kind === REQ && contentOf(e).method === 'server/discover')
+    expect(discover.tags).toEqual([
+      ['method', 'server/discover'],
+      ['p', nostr.pubkey],
+    ])
+    const res = await spy.waitFor((e) => e.kind === RES && e.tags.some((t) => t[0] === 'e' && t[1] === discover.id))
+    expect(res.tags).toEqual([
+      ['e', discover.id],
+      ['p', transport.pubkey],
+      ['d', 'weather-server'],
+    ])
+    expect(contentOf(res)).toMatchObject({ result: { supportedVersions: expect.arrayContaining(['2026-07-28']) } })
+
+    const result = await client.callTool({ name: 'get_weather', arguments: { location: 'Oslo' } })
+    expect(result.content).toEqual([{ type: 'text', text: 'Sunny in Oslo' }])
+    const call = await spy.waitFor((e) => e.kind === REQ && contentOf(e).method === 'tools/call')
+    expect(call.tags).toEqual([
+      ['method', 'tools/call'],
+      ['p', nostr.pubkey],
+      ['s', 'weather-server'],
+    ])
+    expect(contentOf(call)).toMatchObject({ params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } } })
+  })
+
   it('lists, reads resources and gets prompts; a list cursor travels in params', async () => {
     const nostr = await h.serve(weatherServer().server, { relays: [bed.relay.url], serverId: 'wx' })
     const spy = await h.spy(bed.relay.url, around(nostr.pubkey, [REQ, RES]))
@@ -197,43 +227,52 @@ describe('DVMCP wire format', () => {
     expect(contentOf(cancel)).toMatchObject({ params: { requestId: contentOf(req).id } })
   })
 
-  it('notifyPaymentRequired publishes the spec payment-required event; the client hook gets the request', async () => {
-    const { server, markPaid } = weatherServer()
-    const nostr = await h.serve(server, { relays: [bed.relay.url] })
-    const spy = await h.spy(bed.relay.url, around(nostr.pubkey, [REQ, NOTE]))
-    const notices: unknown[] = []
-    const { client, transport } = await h.client({
-      relays: [bed.relay.url],
-      serverPubkey: nostr.pubkey,
-      onPaymentRequired: (notice) => {
-        notices.push(notice)
-        markPaid()
-      },
-    })
-    const r = await client.callTool({ name: 'invoice', arguments: {} })
-    expect(r.content).toEqual([{ type: 'text', text: 'paid and done' }])
-    const req = await spy.waitFor((e) => e.kind === REQ && contentOf(e).method === 'tools/call')
-    const pay = await spy.waitFor((e) => e.kind === NOTE && e.tags.some((t) => t[0] === 'status'))
-    expect(pay.pubkey).toBe(nostr.pubkey)
-    expect(pay.content).toBe('')
-    expect(pay.tags).toEqual([
-      ['status', 'payment-required'],
-      ['amount', '21', 'lnbcrt210n1ptest'],
-      ['e', req.id],
-      ['expiration', '4000000000'],
-      ['p', transport.pubkey],
-    ])
-    expect(notices).toEqual([
-      {
-        amount: '21',
-        unit: 'sats',
-        invoice: 'lnbcrt210n1ptest',
-        expiresAt: 4_000_000_000,
-        requestEventId: req.id,
-        request: expect.objectContaining({ method: 'tools/call', params: expect.objectContaining({ name: 'invoice' }) }),
-      },
-    ])
-  })
+  it.each([
+    ['2025', 'legacy'],
+    ['2026-07-28', { pin: '2026-07-28' }],
+  ] as const)(
+    'notifyPaymentRequired publishes the spec payment-required event; the client hook gets the request (%s)',
+    async (_era, mode) => {
+      const { server, markPaid } = weatherServer()
+      const nostr = await h.serve(server, { relays: [bed.relay.url] })
+      const spy = await h.spy(bed.relay.url, around(nostr.pubkey, [REQ, NOTE]))
+      const notices: unknown[] = []
+      const { client, transport } = await h.client(
+        {
+          relays: [bed.relay.url],
+          serverPubkey: nostr.pubkey,
+          onPaymentRequired: (notice) => {
+            notices.push(notice)
+            markPaid()
+          },
+        },
+        mode,
+      )
+      const r = await client.callTool({ name: 'invoice', arguments: {} })
+      expect(r.content).toEqual([{ type: 'text', text: 'paid and done' }])
+      const req = await spy.waitFor((e) => e.kind === REQ && contentOf(e).method === 'tools/call')
+      const pay = await spy.waitFor((e) => e.kind === NOTE && e.tags.some((t) => t[0] === 'status'))
+      expect(pay.pubkey).toBe(nostr.pubkey)
+      expect(pay.content).toBe('')
+      expect(pay.tags).toEqual([
+        ['status', 'payment-required'],
+        ['amount', '21', 'lnbcrt210n1ptest'],
+        ['e', req.id],
+        ['expiration', '4000000000'],
+        ['p', transport.pubkey],
+      ])
+      expect(notices).toEqual([
+        {
+          amount: '21',
+          unit: 'sats',
+          invoice: 'lnbcrt210n1ptest',
+          expiresAt: 4_000_000_000,
+          requestEventId: req.id,
+          request: expect.objectContaining({ method: 'tools/call', params: expect.objectContaining({ name: 'invoice' }) }),
+        },
+      ])
+    },
+  )
 
   it('without a payment hook the call fails with PAYMENT_REQUIRED naming the invoice, and is cancelled', async () => {
     const { server } = weatherServer()
