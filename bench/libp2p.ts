@@ -8,8 +8,8 @@
  *   JSON-RPC request with a `tools/call`-shaped result (no MCP, no encryption, no multiplexing).
  *
  * Two more rows split the libp2p figure into its layers (informational, no target): **mcp/tcp** —
- * the same SDK `Client` and Agora server over a plain `node:net` socket with the same framing (what
- * MCP itself costs), and **raw libp2p** — the raw echo over a libp2p stream (what Noise + Yamux +
+ * the same SDK `Client` and Agora server (through `serveConnection`, as a libp2p stream is served)
+ * over a plain `node:net` socket with the same framing (what MCP itself costs), and **raw libp2p** — the raw echo over a libp2p stream (what Noise + Yamux +
  * TCP cost without MCP).
  *
  * Each mode runs closed-loop callers (one client, `c` calls in flight) at c = 1 and c = 16, in
@@ -28,7 +28,7 @@ import { existsSync } from 'node:fs'
 import type { Server, Socket } from 'node:net'
 import { createConnection, createServer as createNetServer } from 'node:net'
 import { availableParallelism, loadavg } from 'node:os'
-import { createSdkServer, createServer, silentLogger } from '@agora/core'
+import { createServer, serveConnection, silentLogger } from '@agora/core'
 import { serveHttp } from '@agora/core/http'
 import type { AgoraNode } from '@agora/transport-libp2p'
 import { connectLibp2p, createAgoraNode, decodeMessage, encodeFrame, FrameDecoder, serveLibp2p } from '@agora/transport-libp2p'
@@ -227,7 +227,8 @@ async function mcpTcpCaller(): Promise<Caller> {
   const server = createNetServer((socket) => {
     sockets.add(socket)
     socket.setNoDelay(true)
-    void createSdkServer(definition, { transport: 'tcp', logger: silentLogger }).connect(new SocketTransport(socket))
+    // Served as serveLibp2p serves a stream (both eras, one pinned SDK server per connection).
+    serveConnection(definition, new SocketTransport(socket), { transport: 'tcp', logger: silentLogger })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as { port: number }
