@@ -10,6 +10,7 @@ import { AgoraError, isAgoraError } from '@agora/core/errors'
 import type { Result } from '@modelcontextprotocol/server'
 import { requestKeyOf } from '../engine/engine.ts'
 import type { Charge, ChargeLedger } from '../ledger.ts'
+import { untilAborted } from './abort.ts'
 import { paymentHashOf, preimageMatches } from './invoice.ts'
 import type { ToSats } from './price.ts'
 import { priceInSats } from './price.ts'
@@ -42,6 +43,12 @@ export interface LightningPaymentsOptions {
   network?: string | undefined
   /** How often to ask the wallet whether a held invoice was paid (see {@link awaitSettlement}). */
   pollIntervalMs?: number | undefined
+  /**
+   * Calls one caller may have held waiting for payment at once; more are refused with
+   * `RATE_LIMITED` before any invoice is made. Each held call keeps a session, a `pending` charge
+   * and a wallet watch until its invoice expires. Default 8.
+   */
+  maxHeldPerCaller?: number | undefined
   logger?: Logger | undefined
 }
 
@@ -61,6 +68,14 @@ interface InvoiceProof {
 interface Authorization {
   charge: Charge
   proof: InvoiceProof
+  /** The turn of this request (see `turns`), ended by `settle` or `release`. */
+  turn?: Turn | undefined
+}
+
+/** One request's exclusive turn: identical requests wait for it to end. */
+interface Turn {
+  key: string
+  done: PromiseWithResolvers<void>
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000)
@@ -99,7 +114,10 @@ function receiptOf(charge: Charge, proof: InvoiceProof): Record<string, unknown>
  * When the handler fails after payment, the money has moved, so the charge stays `authorized`
  * as credit: the next identical request uses it instead of asking for a new payment. An identical
  * request while an unpaid invoice for it is still payable gets the same invoice again. So a retried
- * request is never charged twice.
+ * request is never charged twice. Identical requests in flight at once take turns (in this
+ * process): the second waits for the first to be answered, then gets its stored result, its credit
+ * or, if it expired unpaid, a new invoice. One payment never buys two runs, and two invoices are
+ * never out for one request.
  *
  * @example
  * ```ts
@@ -116,7 +134,15 @@ export function createLightningPayments(options: LightningPaymentsOptions): Paym
   if (!Number.isSafeInteger(expirySeconds) || expirySeconds <= 0) {
     throw new AgoraError('CONFIG', 'createLightningPayments: expirySeconds must be a positive integer')
   }
+  const maxHeld = options.maxHeldPerCaller ?? 8
+  if (!Number.isSafeInteger(maxHeld) || maxHeld <= 0) {
+    throw new AgoraError('CONFIG', 'createLightningPayments: maxHeldPerCaller must be a positive integer')
+  }
   const log = options.logger ?? silentLogger
+  /** The turn in progress per request key. */
+  const turns = new Map<string, Turn>()
+  /** Calls held waiting for payment, per caller. */
+  const held = new Map<string, number>()
   /** Paid charges a call of this process is running a handler on: credit others must not take. */
   const claims = new Set<string>()
   /** Pending charges a held call of this process is waiting on. */
@@ -144,6 +170,22 @@ export function createLightningPayments(options: LightningPaymentsOptions): Paym
   function authorized(charge: Charge, proof: InvoiceProof): PaymentDecision {
     claims.add(charge.id)
     return { kind: 'authorized', authorization: { charge, proof } satisfies Authorization }
+  }
+
+  /** Waits until no identical request is in flight, then takes the turn (no await in between). */
+  async function takeTurn(key: string, signal: AbortSignal): Promise<Turn> {
+    for (let current = turns.get(key); current; current = turns.get(key)) {
+      await untilAborted(current.done.promise, signal)
+    }
+    const turn: Turn = { key, done: Promise.withResolvers<void>() }
+    turns.set(key, turn)
+    return turn
+  }
+
+  function endTurn(turn: Turn | undefined): void {
+    if (!turn) return
+    if (turns.get(turn.key) === turn) turns.delete(turn.key)
+    turn.done.resolve()
   }
 
   function replay(charge: Charge): PaymentDecision {
@@ -271,6 +313,8 @@ export function createLightningPayments(options: LightningPaymentsOptions): Paym
     signal: AbortSignal,
   ): Promise<PaymentDecision> {
     waiting.add(charge.id)
+    const caller = inv.caller.id
+    held.set(caller, (held.get(caller) ?? 0) + 1)
     const stop = new AbortController()
     const both = AbortSignal.any([signal, stop.signal])
     try {
@@ -313,6 +357,9 @@ export function createLightningPayments(options: LightningPaymentsOptions): Paym
       return authorized(done.charge, done.proof)
     } finally {
       waiting.delete(charge.id)
+      const left = (held.get(caller) ?? 1) - 1
+      if (left > 0) held.set(caller, left)
+      else held.delete(caller)
     }
   }
 
@@ -327,9 +374,38 @@ export function createLightningPayments(options: LightningPaymentsOptions): Paym
     const preimage = inv.meta[PREIMAGE_META_KEY]
     if (preimage !== undefined) return withPreimage(preimage, caller, requestKey, signal)
 
+    const turn = await takeTurn(requestKey, signal)
+    let decision: PaymentDecision
+    try {
+      decision = await authorizeTurn(inv, sats, resource, caller, requestKey, signal)
+    } catch (err) {
+      endTurn(turn)
+      throw err
+    }
+    if (decision.kind !== 'authorized') endTurn(turn)
+    else (decision.authorization as Authorization).turn = turn
+    return decision
+  }
+
+  async function authorizeTurn(
+    inv: Invocation,
+    sats: bigint,
+    resource: string,
+    caller: string,
+    requestKey: string,
+    signal: AbortSignal,
+  ): Promise<PaymentDecision> {
     const before = await earlier(caller, resource, requestKey, signal)
     if (before && 'kind' in before) return before
     const notify = inv.transport.notifyPaymentRequired
+
+    if (notify && (held.get(caller) ?? 0) >= maxHeld) {
+      throw new AgoraError(
+        'RATE_LIMITED',
+        `${caller} already has ${maxHeld} calls waiting for payment: pay or cancel one of them first`,
+        { data: { maxHeldPerCaller: maxHeld } },
+      )
+    }
 
     let charge: Charge
     let proof: InvoiceProof
@@ -370,21 +446,23 @@ export function createLightningPayments(options: LightningPaymentsOptions): Paym
   }
 
   async function settle(authorization: unknown, result: Result): Promise<SettleDecision> {
-    const { charge, proof } = authorization as Authorization
+    const { charge, proof, turn } = authorization as Authorization
     try {
       const receipt = receiptOf(charge, proof)
       await ledger.transition(charge.id, ['authorized'], 'settled', { receipt, result })
       return { kind: 'settled', receipt }
     } finally {
       claims.delete(charge.id)
+      endTurn(turn)
     }
   }
 
   async function release(authorization: unknown, reason: string): Promise<void> {
     // The invoice is paid and Lightning has no refunds: the charge stays `authorized` with no
     // result, a credit the next identical request uses (see `earlier`).
-    const { charge } = authorization as Authorization
+    const { charge, turn } = authorization as Authorization
     claims.delete(charge.id)
+    endTurn(turn)
     log.info('lightning: call failed after payment; the payment is kept for a retry', { chargeId: charge.id, reason })
   }
 

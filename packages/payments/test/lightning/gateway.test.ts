@@ -228,6 +228,75 @@ describe('createLightningPayments: hold until paid', () => {
   })
 })
 
+describe('createLightningPayments: identical requests in flight, and held calls per caller', () => {
+  it('two identical calls at once: one invoice, one payment, one run, the same answer twice', async () => {
+    const s = await setup()
+    const { notices, notify } = payer(s.alice)
+    const client = await connect(shop(s, createLightningPayments({ ledger: s.ledger, wallet: s.shop })), notify)
+    const call = () => client.callTool({ name: 'forecast', arguments: { city: 'Oslo' } })
+    const [a, b] = await Promise.all([call(), call()])
+    expect(text(a)).toBe('sunny in Oslo')
+    expect(text(b)).toBe('sunny in Oslo')
+    expect(receiptOf(b)).toEqual(receiptOf(a))
+    expect(notices).toHaveLength(1)
+    expect(s.runs).toEqual(['Oslo'])
+    expect(await s.alice.getBalance()).toEqual({ balanceMsat: 90_000 })
+    expect(await s.ledger.list({ caller: 'nostr:alice' })).toHaveLength(1)
+  })
+
+  it('an identical call waiting its turn can be cancelled without touching the first', async () => {
+    const s = await setup()
+    const notices: PaymentNotice[] = []
+    const pay = lightningPaymentHandler({ wallet: s.alice })
+    const client = await connect(
+      shop(s, createLightningPayments({ ledger: s.ledger, wallet: s.shop })),
+      async (notice) => void notices.push(notice),
+    )
+    const first = client.callTool({ name: 'forecast', arguments: { city: 'Oslo' } })
+    while (notices.length === 0) await new Promise((r) => setTimeout(r, 5))
+    const second = client.callTool({ name: 'forecast', arguments: { city: 'Oslo' } }, { signal: AbortSignal.timeout(50) })
+    expect(await failure(second)).toBeInstanceOf(Error)
+    await pay(notices[0] as PaymentNotice)
+    expect(text(await first)).toBe('sunny in Oslo')
+    expect(notices).toHaveLength(1)
+    expect(s.runs).toEqual(['Oslo'])
+  })
+
+  it('refuses more held calls per caller than maxHeldPerCaller, before making an invoice', async () => {
+    const s = await setup()
+    const notices: PaymentNotice[] = []
+    const client = await connect(
+      shop(s, createLightningPayments({ ledger: s.ledger, wallet: s.shop, maxHeldPerCaller: 2 })),
+      async (notice) => void notices.push(notice),
+    )
+    const controller = new AbortController()
+    const held = ['Oslo', 'Bergen'].map((city) =>
+      client.callTool({ name: 'forecast', arguments: { city } }, { signal: controller.signal }).catch((e: unknown) => e),
+    )
+    while (notices.length < 2) await new Promise((r) => setTimeout(r, 5))
+    const err = await failure(client.callTool({ name: 'forecast', arguments: { city: 'Tromsø' } }))
+    expect(err.data).toMatchObject({ code: 'RATE_LIMITED', maxHeldPerCaller: 2 })
+    expect(notices).toHaveLength(2)
+    expect(await s.ledger.list({ caller: 'nostr:alice' })).toHaveLength(2)
+    // Once they end, new calls are held again.
+    controller.abort()
+    await Promise.all(held)
+    for (let i = 0; i < 50 && notices.length < 3; i++) {
+      void client
+        .callTool({ name: 'forecast', arguments: { city: 'Tromsø' } }, { signal: AbortSignal.timeout(200) })
+        .catch(() => {})
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(notices).toHaveLength(3)
+    expect(s.runs).toEqual([])
+  })
+
+  it('rejects a maxHeldPerCaller that is not a positive integer', async () => {
+    const s = await setup()
+    expect(() => createLightningPayments({ ledger: s.ledger, wallet: s.shop, maxHeldPerCaller: 0 })).toThrow(/maxHeldPerCaller/)
+  })
+})
+
 describe('createLightningPayments: transports without payment notifications', () => {
   it('answers PAYMENT_REQUIRED with the invoice; the retry with the preimage runs the call', async () => {
     const s = await setup()
