@@ -1,4 +1,5 @@
 import type { AgoraServer } from '@agora/core'
+import { createLogger } from '@agora/core'
 import type { ServeFlags } from './commands/serve.ts'
 import { UsageError } from './errors.ts'
 import { quietSqliteWarning } from './quiet-warnings.ts'
@@ -35,6 +36,7 @@ export async function paymentsService(
     async start() {
       quietSqliteWarning()
       const { routePayments } = await import('@agora/payments')
+      const logger = createLogger({ component: 'agora:payments' })
       const routes: Parameters<typeof routePayments>[0][number][] = []
       const closers: (() => Promise<void>)[] = []
       const stop = async () => {
@@ -44,7 +46,7 @@ export async function paymentsService(
       try {
         if (flags.nwc !== undefined) {
           const { lightningPayments, lightningRoute } = await import('@agora/payments/lightning')
-          const ln = await lightningPayments({ wallet: flags.nwc, ledger: flags.ledger })
+          const ln = await lightningPayments({ wallet: flags.nwc, ledger: flags.ledger, logger })
           closers.push(() => ln.close())
           routes.push(lightningRoute(ln.gateway))
           info.lightning = ln.summary
@@ -58,6 +60,7 @@ export async function paymentsService(
             network: flags.network,
             ledger: flags.ledger,
             form: form as (typeof FORMS)[number] | undefined,
+            logger,
           })
           closers.push(() => pay.close())
           routes.push({ gateway: pay.engine })

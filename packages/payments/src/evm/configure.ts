@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
+import type { Logger } from '@agora/core'
 import { AgoraError } from '@agora/core/errors'
 import type { PaymentEngine } from '../engine/engine.ts'
 import { createPaymentEngine } from '../engine/engine.ts'
@@ -38,6 +39,8 @@ export interface X402PaymentsOptions {
   ledger?: string | undefined
   /** Default wire form of challenges. */
   form?: PaymentForm | undefined
+  /** Where the engine reports what it cannot tell a caller (e.g. a settle record that failed to be written behind an answer). */
+  logger?: Logger | undefined
 }
 
 /** A configured payment engine, ready for `server.payments(engine)`. */
@@ -89,7 +92,7 @@ export async function x402Payments(options: X402PaymentsOptions): Promise<X402Pa
   if (location.kind === 'sqlite' && location.path !== ':memory:')
     mkdirSync(dirname(location.path), { recursive: true, mode: 0o700 })
   const ledger = await openLedger(ledgerUrl)
-  const engine = createPaymentEngine({ ledger, rails: [rail], form: options.form })
+  const engine = createPaymentEngine({ ledger, rails: [rail], form: options.form, logger: options.logger })
   return {
     engine,
     rail,

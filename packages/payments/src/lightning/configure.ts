@@ -16,6 +16,9 @@ export interface LightningConfigOptions {
   expirySeconds?: number | undefined
   /** Converts prices in other assets to sats. */
   toSats?: LightningPaymentsOptions['toSats']
+  /** Calls one caller may have held waiting for payment at once. Default 8. */
+  maxHeldPerCaller?: number | undefined
+  logger?: LightningPaymentsOptions['logger']
   signal?: AbortSignal | undefined
 }
 
@@ -53,6 +56,8 @@ export async function lightningPayments(options: LightningConfigOptions): Promis
       wallet,
       expirySeconds: options.expirySeconds,
       toSats: options.toSats,
+      maxHeldPerCaller: options.maxHeldPerCaller,
+      logger: options.logger,
     })
     return {
       gateway,
