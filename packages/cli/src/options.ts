@@ -57,13 +57,25 @@ export function withConnectionOptions(command: Command): Command {
     .option('--header <header>', "HTTP header to send, 'Name: value' (repeatable)", collectHeader)
     .option('--api-key <key>', 'API key, sent as Authorization: Bearer <key> (or _meta on stdio)')
     .option('--timeout <ms>', 'give up after this many milliseconds', parseTimeout)
+    .option(
+      '--protocol <mode>',
+      'MCP era: legacy (initialize, the default), auto (server/discover, else initialize) or a revision such as 2026-07-28',
+      parseProtocol,
+    )
     .option('--json', 'print the raw result as JSON on stdout')
+}
+
+/** Parses `--protocol`: `legacy`, `auto` or a protocol revision (`YYYY-MM-DD`). */
+export function parseProtocol(text: string): string {
+  if (text === 'legacy' || text === 'auto' || /^\d{4}-\d{2}-\d{2}$/.test(text)) return text
+  throw new UsageError(`--protocol expects legacy, auto or a revision such as 2026-07-28, got ${JSON.stringify(text)}`)
 }
 
 export interface ConnectionFlags {
   header?: Record<string, string>
   apiKey?: string
   timeout?: number
+  protocol?: string
   json?: boolean
 }
 
@@ -73,6 +85,7 @@ export function connectOptions(flags: ConnectionFlags): ConnectOptions {
     headers: flags.header,
     apiKey: flags.apiKey,
     timeoutMs: flags.timeout,
+    protocol: flags.protocol,
     clientInfo: { name: 'agora-cli', version: VERSION },
   }
 }

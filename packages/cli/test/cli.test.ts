@@ -72,6 +72,19 @@ describe('agora serve --json, then tools and call against it', () => {
     expect(JSON.parse(json.stdout).tools.map((t: { name: string }) => t.name)).toEqual(['echo', 'fail', 'whoami', 'premium'])
   })
 
+  it('tools and call --protocol: speak 2026-07-28 (or auto); a bad value is a usage error', async () => {
+    for (const protocol of ['2026-07-28', 'auto']) {
+      const json = await agora(['tools', url, '--json', '--protocol', protocol])
+      expect(json.code).toBe(0)
+      expect(JSON.parse(json.stdout).tools).toHaveLength(4)
+    }
+    const call = await agora(['call', url, 'echo', '--args', '{"text":"modern"}', '--protocol', '2026-07-28'])
+    expect(call).toMatchObject({ code: 0, stdout: 'modern\n' })
+    const bad = await agora(['tools', url, '--protocol', 'newest'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/--protocol expects legacy, auto or a revision such as 2026-07-28/)
+  })
+
   it('call: prints text content, or the raw result with --json', async () => {
     const human = await agora(['call', url, 'echo', '--args', '{"text":"hello there"}'])
     expect(human).toMatchObject({ code: 0, stdout: 'hello there\n', stderr: '' })

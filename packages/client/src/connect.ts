@@ -46,6 +46,12 @@ export interface ConnectOptions {
    * Without one, such a call fails with `PAYMENT_REQUIRED` carrying the invoice.
    */
   onPaymentRequired?: PaymentNoticeHandler | undefined
+  /**
+   * Which MCP era to speak: `'legacy'` (default: `initialize`, the 2025 revisions every server
+   * knows), `'auto'` (asks with `server/discover` first and falls back to `initialize`), or a
+   * revision to require, e.g. `'2026-07-28'` (fails if the server does not offer it).
+   */
+  protocol?: 'legacy' | 'auto' | (string & {}) | undefined
 }
 
 /** Per-request options. */
@@ -65,6 +71,8 @@ export interface AgoraClient {
   readonly target: Target
   /** The server's name and version, as it introduced itself. */
   readonly server: Implementation | undefined
+  /** The protocol revision the connection speaks, e.g. `2025-11-25` or `2026-07-28`. */
+  readonly protocolVersion: string | undefined
   /** The underlying SDK client, for anything this interface does not cover. */
   readonly sdk: Client
   /** Every tool, following `nextCursor` through all pages. */
@@ -117,7 +125,11 @@ export async function connect(target: string | Target, options: ConnectOptions =
     onPaymentRequired: options.onPaymentRequired,
     signal: options.signal,
   })
-  const sdk = new Client(options.clientInfo ?? { name: 'agora-client', version: pkg.version })
+  const protocol = options.protocol ?? 'legacy'
+  const mode = protocol === 'legacy' || protocol === 'auto' ? (protocol as 'legacy' | 'auto') : { pin: String(protocol) }
+  const sdk = new Client(options.clientInfo ?? { name: 'agora-client', version: pkg.version }, {
+    versionNegotiation: { mode },
+  })
   sdk.onerror = () => {} // failures surface on the request that hit them
   const fail = (err: unknown, signal?: AbortSignal) =>
     signal?.aborted
@@ -153,6 +165,7 @@ export async function connect(target: string | Target, options: ConnectOptions =
   return {
     target: parsed,
     server: sdk.getServerVersion(),
+    protocolVersion: sdk.getNegotiatedProtocolVersion(),
     sdk,
     listTools: (o) => guard(o, (r) => allPages((cursor) => sdk.listTools({ ...meta, cursor }, r), 'tools')),
     callTool: (name, args = {}, o) =>

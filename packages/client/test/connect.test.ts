@@ -104,6 +104,35 @@ describe('over HTTP', () => {
   it('honours an aborted signal before connecting', async () => {
     await expect(connect(http.mcpUrl, { signal: AbortSignal.abort() })).rejects.toEqual(agoraError('CANCELLED'))
   })
+
+  contract('contract, 2026-07-28', () => connect(http.mcpUrl, { protocol: '2026-07-28' }))
+
+  it('speaks the era asked for: legacy by default, auto, or a pinned revision', async () => {
+    const modernOnly = await serveHttp(fixtureServer(), { port: 0, legacy: 'reject' })
+    try {
+      const old = await connect(http.mcpUrl)
+      expect(old.protocolVersion).toBe('2025-11-25')
+      await old.close()
+      // A server that refuses 2025 clients: legacy fails, auto and the pin work.
+      await expect(connect(modernOnly.mcpUrl, { timeoutMs: 5000 })).rejects.toEqual(agoraError('CONNECTION'))
+      for (const protocol of ['auto', '2026-07-28']) {
+        const client = await connect(modernOnly.mcpUrl, { protocol })
+        expect(client.protocolVersion).toBe('2026-07-28')
+        expect(contentText(await client.callTool('whoami'))).toBeTypeOf('string')
+        await client.close()
+      }
+      // auto falls back to initialize on a 2025-only server.
+      const legacyOnly = `stdio:${process.execPath} ${repo('packages/client/test/fixtures/legacy-stdio.ts')}`
+      const stdio = await connect(legacyOnly, { protocol: 'auto' })
+      expect(stdio.protocolVersion).toBe('2025-11-25')
+      expect(contentText(await stdio.callTool('echo', { text: 'hi' }))).toBe('hi')
+      await stdio.close()
+      // A pinned revision the server does not offer fails clearly.
+      await expect(connect(http.mcpUrl, { protocol: '2099-01-01', timeoutMs: 5000 })).rejects.toBeInstanceOf(Error)
+    } finally {
+      await modernOnly.close()
+    }
+  })
 })
 
 describe('over stdio (agora serve --stdio)', () => {
