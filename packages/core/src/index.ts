@@ -19,6 +19,7 @@
 
 /** Multi round-trip helpers (2026-07-28 `input_required`; Agora serves them to 2025 sessions too). */
 export { acceptedContent, inputRequired, inputResponse } from '@modelcontextprotocol/server'
+export { untilAborted } from './abort.ts'
 export type { Caller, PaymentNotice, TransportInfo } from './caller.ts'
 export { anonymousCaller, TRANSPORT_EXTRA_KEY } from './caller.ts'
 export type { HandlerContext } from './context.ts'

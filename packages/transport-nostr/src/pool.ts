@@ -1,5 +1,5 @@
 import type { Logger } from '@agora/core'
-import { silentLogger } from '@agora/core'
+import { silentLogger, untilAborted } from '@agora/core'
 import { AgoraError } from '@agora/core/errors'
 import { AbstractSimplePool } from 'nostr-tools/abstract-pool'
 import type { AbstractRelay } from 'nostr-tools/abstract-relay'
@@ -281,7 +281,11 @@ class Pool implements RelayPool {
   async #queryRelay(url: string, filter: Filter, maxWait: number, signal: AbortSignal | undefined): Promise<RelayAnswer> {
     let relay: AbstractRelay
     try {
-      relay = await whileNotAborted(this.#pool.ensureRelay(url, { connectionTimeout: this.#connectTimeout }), signal)
+      relay = await untilAborted(
+        this.#pool.ensureRelay(url, { connectionTimeout: this.#connectTimeout }),
+        signal,
+        'the relay query',
+      )
     } catch (err) {
       return { relay: url, error: `connection failure: ${reasonOf(err)}` }
     }
@@ -362,26 +366,6 @@ class Pool implements RelayPool {
     const ok = this.relays.filter((url) => (this.#down.get(url)?.retryAt ?? 0) <= now)
     return ok.length > 0 ? ok : [...this.relays]
   }
-}
-
-/** Settles like `promise`, or rejects `CANCELLED` as soon as `signal` aborts. */
-function whileNotAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise
-  if (signal.aborted) return Promise.reject(cancelled(signal))
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(cancelled(signal))
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(err)
-      },
-    )
-  })
 }
 
 function cancelled(signal: AbortSignal): AgoraError {

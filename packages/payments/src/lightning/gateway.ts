@@ -5,12 +5,11 @@
  * `PAYMENT_REQUIRED` error instead, and the client retries with the preimage.
  */
 import type { Invocation, Logger, PaymentDecision, PaymentGateway, PaymentsListResult, SettleDecision } from '@agora/core'
-import { silentLogger } from '@agora/core'
+import { silentLogger, untilAborted } from '@agora/core'
 import { AgoraError, isAgoraError } from '@agora/core/errors'
 import type { Result } from '@modelcontextprotocol/server'
 import { requestKeyOf } from '../engine/engine.ts'
 import type { Charge, ChargeLedger } from '../ledger.ts'
-import { untilAborted } from './abort.ts'
 import { paymentHashOf, preimageMatches } from './invoice.ts'
 import type { ToSats } from './price.ts'
 import { priceInSats } from './price.ts'
@@ -175,7 +174,7 @@ export function createLightningPayments(options: LightningPaymentsOptions): Paym
   /** Waits until no identical request is in flight, then takes the turn (no await in between). */
   async function takeTurn(key: string, signal: AbortSignal): Promise<Turn> {
     for (let current = turns.get(key); current; current = turns.get(key)) {
-      await untilAborted(current.done.promise, signal)
+      await untilAborted(current.done.promise, signal, 'waiting for the same request in flight')
     }
     const turn: Turn = { key, done: Promise.withResolvers<void>() }
     turns.set(key, turn)
