@@ -159,8 +159,32 @@ class QuietPool extends AbstractSimplePool {
   override async ensureRelay(url: string, params?: { connectionTimeout?: number; abort?: AbortSignal }): Promise<AbstractRelay> {
     const relay = await super.ensureRelay(url, params)
     relay.onnotice = (message) => this.#log.debug('relay notice', { relay: url, message })
+    ;(relay as unknown as { pingpong(): Promise<void> }).pingpong = () => pingpong(relay)
     return relay
   }
+}
+
+/**
+ * The keep-alive check nostr-tools runs every 29 s on each relay, without its leak: there the
+ * 20 s pong timeout keeps running after the pong came, and being a live timer it kept a process
+ * whose pools were all closed alive for up to 20 s. Same rule: no pong in `pingTimeout`, close the
+ * socket (nostr-tools then treats the relay as dropped).
+ */
+export async function pingpong(relay: AbstractRelay): Promise<void> {
+  const ws = (relay as unknown as { ws?: WebSocket }).ws
+  if (ws?.readyState !== WebSocket.OPEN) return
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const pong = new Promise<boolean>((resolve) => {
+    ws.once('pong', () => resolve(true))
+    ws.ping()
+  })
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), relay.pingTimeout)
+    timer.unref()
+  })
+  const answered = await Promise.race([pong, timeout])
+  clearTimeout(timer)
+  if (!answered && ws.readyState === WebSocket.OPEN) ws.close()
 }
 
 class Pool implements RelayPool {

@@ -1,7 +1,10 @@
+import { AbstractRelay } from 'nostr-tools/abstract-relay'
 import type { Event } from 'nostr-tools/pure'
-import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure'
+import { finalizeEvent, generateSecretKey, getPublicKey, verifyEvent } from 'nostr-tools/pure'
 import { afterEach, describe, expect, it } from 'vitest'
+import { WebSocket, WebSocketServer } from 'ws'
 import { createRelayPool } from '../src/index.ts'
+import { pingpong } from '../src/pool.ts'
 import { deadRelayUrl, NostrHarness, rawPublish } from './nostr-helpers.ts'
 
 const now = () => Math.floor(Date.now() / 1000)
@@ -91,5 +94,41 @@ describe('relay pool', () => {
     await expect(pool.query({ kinds: [1] })).rejects.toMatchObject({ code: 'CONNECTION', message: expect.stringContaining(dead) })
     const aborted = pool.publish(note(generateSecretKey(), 'a'.repeat(64), 'x'), { signal: AbortSignal.abort() })
     await expect(aborted).rejects.toMatchObject({ code: 'CANCELLED' })
+  })
+})
+
+describe('relay keep-alive (pingpong)', () => {
+  const h = new NostrHarness()
+  afterEach(() => h.closeAll())
+
+  const liveTimers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+
+  it('a pong in time leaves no timer running (a closed pool must not keep the process alive)', async () => {
+    const relayServer = await h.relay()
+    const relay = await AbstractRelay.connect(relayServer.url, { verifyEvent, websocketImplementation: WebSocket as never })
+    h.add(() => relay.close())
+    const before = liveTimers()
+    await pingpong(relay)
+    expect(liveTimers()).toBe(before)
+    expect(relay.connected).toBe(true)
+  })
+
+  it('no pong within pingTimeout: the socket is closed', async () => {
+    const silent = new WebSocketServer({ host: '127.0.0.1', port: 0, autoPong: false })
+    h.add(() => new Promise<void>((resolve) => silent.close(() => resolve())))
+    await new Promise<void>((resolve) => silent.once('listening', () => resolve()))
+    const { port } = silent.address() as { port: number }
+    const relay = await AbstractRelay.connect(`ws://127.0.0.1:${port}`, {
+      verifyEvent,
+      websocketImplementation: WebSocket as never,
+    })
+    relay.pingTimeout = 50
+    const closed = new Promise<void>((resolve) => {
+      relay.onclose = () => resolve()
+    })
+    const started = Date.now()
+    await pingpong(relay)
+    await closed
+    expect(Date.now() - started).toBeLessThan(1000)
   })
 })
