@@ -5,6 +5,7 @@
  * and point the suite at `http://127.0.0.1:3000/mcp`, or run `npm run conformance`.
  */
 import { createServer } from '@agora/core'
+import { addListChangeTriggers } from './list-changes.ts'
 import { addDiagnosticTools, addInputRequiredTools } from './mrtr.ts'
 import { addPrompts } from './prompts.ts'
 import { addResources } from './resources.ts'
@@ -23,6 +24,7 @@ for (const add of [
   addClientRequestTools,
   addInputRequiredTools,
   addDiagnosticTools,
+  addListChangeTriggers,
   addResources,
   addPrompts,
 ]) {

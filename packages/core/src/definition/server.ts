@@ -42,7 +42,7 @@ const BRAND = Symbol.for('agora.server')
 
 /**
  * A change a definition announces to whoever serves it (see {@link AgoraServer.onChange}):
- * a resource's content changed, or a tool, resource (template) or prompt was added.
+ * a resource's content changed, or a tool, resource (template) or prompt was added or removed.
  */
 export type ServerChange =
   | { readonly kind: 'resource-updated'; readonly uri: string }
@@ -87,6 +87,14 @@ export interface AgoraServer {
   payments(gateway: PaymentGateway): this
   /** Adds a custom gate, run after payment verification and before the handler. */
   use(gate: Gate): this
+  /** Removes a tool; connected clients hear `notifications/tools/list_changed`. False when there was none. */
+  removeTool(name: string): boolean
+  /** Removes a static resource; connected clients hear `notifications/resources/list_changed`. */
+  removeResource(uri: string): boolean
+  /** Removes a resource template; connected clients hear `notifications/resources/list_changed`. */
+  removeResourceTemplate(uriTemplate: string): boolean
+  /** Removes a prompt; connected clients hear `notifications/prompts/list_changed`. */
+  removePrompt(name: string): boolean
   /**
    * Announces that the content of a resource changed. Clients that subscribed to `uri` hear about
    * it: 2025-era clients through `resources/subscribe` + `notifications/resources/updated`,
@@ -187,6 +195,32 @@ export function createServer(info: ServerInfo): AgoraServer {
       gates.custom.push(gate)
       revision++
       return this
+    },
+    removeTool(name) {
+      if (!tools.delete(name)) return false
+      listChanged('tools')
+      return true
+    },
+    removeResource(uri) {
+      let key = uri
+      try {
+        key = new URL(uri).toString()
+      } catch {}
+      if (!resources.delete(key)) return false
+      listChanged('resources')
+      return true
+    },
+    removeResourceTemplate(uriTemplate) {
+      const at = resourceTemplates.findIndex((t) => t.listing.uriTemplate === uriTemplate)
+      if (at < 0) return false
+      resourceTemplates.splice(at, 1)
+      listChanged('resources')
+      return true
+    },
+    removePrompt(name) {
+      if (!prompts.delete(name)) return false
+      listChanged('prompts')
+      return true
     },
     resourceUpdated(uri) {
       emit({ kind: 'resource-updated', uri: new URL(uri).toString() })

@@ -39,11 +39,11 @@ export function compile(server: AgoraServer): CompiledServer {
     [...server.prompts.values()].some((p) => p.config.complete) || server.resourceTemplates.some((t) => t.config.complete)
   const capabilities: ServerCapabilities = {
     logging: {},
-    ...(server.tools.size > 0 ? { tools: { listChanged: false } } : {}),
+    ...(server.tools.size > 0 ? { tools: { listChanged: true } } : {}),
     ...(server.resources.size > 0 || server.resourceTemplates.length > 0
-      ? { resources: { listChanged: false, subscribe: true } }
+      ? { resources: { listChanged: true, subscribe: true } }
       : {}),
-    ...(server.prompts.size > 0 ? { prompts: { listChanged: false } } : {}),
+    ...(server.prompts.size > 0 ? { prompts: { listChanged: true } } : {}),
     ...(hasCompletions ? { completions: {} } : {}),
   }
   const compiled: CompiledServer = { revision: server.revision, capabilities, gates, run: composeGates(gates) }

@@ -23,6 +23,7 @@ import { clientCapabilitiesOf, handlerContext, missingCapabilities } from './con
 import { withDeadline } from './deadline.ts'
 import { toProtocolError } from './errors.ts'
 import { createInvocation } from './invocation.ts'
+import { installListChanges } from './list-changes.ts'
 import type { RequestStateSeal } from './request-state.ts'
 import { DEFAULT_TIMEOUT_MS, runTool } from './run-tool.ts'
 import { installSubscriptions } from './subscriptions.ts'
@@ -221,4 +222,5 @@ export function installHandlers(
       return run(inv, async () => (await payments.paymentsList?.()) as Result)
     })
   }
+  installListChanges(sdk, def, compiled.capabilities)
 }

@@ -101,9 +101,12 @@ export function createHttpApp(def: AgoraServer, options: HttpAppOptions = {}): H
     legacy === 'sessions'
       ? createLegacySessions(factory, { idleMs: options.sessionIdleMs, maxSessions: options.maxSessions, maxBodyBytes, onerror })
       : undefined
-  // 2026-07-28 clients hear about resource changes on their `subscriptions/listen` streams.
+  // 2026-07-28 clients hear about resource and list changes on their `subscriptions/listen` streams.
   const stopListening = def.onChange((change) => {
     if (change.kind === 'resource-updated') handler.notify.resourceUpdated(change.uri)
+    else if (change.list === 'tools') handler.notify.toolsChanged()
+    else if (change.list === 'resources') handler.notify.resourcesChanged()
+    else handler.notify.promptsChanged()
   })
 
   const inflight = createInflightRegistry()
