@@ -52,6 +52,12 @@ export interface ConnectOptions {
    * revision to require, e.g. `'2026-07-28'` (fails if the server does not offer it).
    */
   protocol?: 'legacy' | 'auto' | (string & {}) | undefined
+  /**
+   * Called when the server says its tools, resources or prompts changed (`notifications/*\/list_changed`;
+   * a 2026-07-28 connection opens a `subscriptions/listen` stream for them). List again to see the
+   * change. Without it, such notifications are ignored.
+   */
+  onListChanged?: ((list: 'tools' | 'resources' | 'prompts') => void) | undefined
 }
 
 /** Per-request options. */
@@ -127,8 +133,17 @@ export async function connect(target: string | Target, options: ConnectOptions =
   })
   const protocol = options.protocol ?? 'legacy'
   const mode = protocol === 'legacy' || protocol === 'auto' ? (protocol as 'legacy' | 'auto') : { pin: String(protocol) }
+  const onListChanged = options.onListChanged
+  const watch = (list: 'tools' | 'resources' | 'prompts') => ({
+    autoRefresh: false,
+    debounceMs: 0,
+    onChanged: () => onListChanged?.(list),
+  })
   const sdk = new Client(options.clientInfo ?? { name: 'agora-client', version: pkg.version }, {
     versionNegotiation: { mode },
+    ...(onListChanged
+      ? { listChanged: { tools: watch('tools'), resources: watch('resources'), prompts: watch('prompts') } }
+      : {}),
   })
   sdk.onerror = () => {} // failures surface on the request that hit them
   const fail = (err: unknown, signal?: AbortSignal) =>

@@ -33,7 +33,7 @@ export interface GatewayUpstream {
   readonly pubkey: string
   readonly serverId: string
   readonly target: string
-  /** Names the gateway exposes this server's tools under. */
+  /** Names the gateway exposed this server's tools under when it started (it follows later changes). */
   readonly tools: readonly string[]
 }
 
@@ -80,14 +80,20 @@ export async function nostrGateway(options: NostrGatewayOptions): Promise<NostrG
   const relayQuery =
     options.relays.map((r) => `relay=${r.replace(/[&#%]/g, encodeURIComponent)}`).join('&') +
     (options.profile ? `&profile=${options.profile}` : '')
+  // Upstream list changes are followed once the proxy exists (see `refresh` below).
+  let proxy: Awaited<ReturnType<typeof proxyServer>> | undefined
   const connected = await Promise.all(
     found.map(async (s) => {
       const target = `nostr:${s.pubkey}${s.serverId ? `/${s.serverId}` : ''}?${relayQuery}`
       try {
-        const client = await connect(target, {
+        const client: AgoraClient = await connect(target, {
           timeoutMs,
           signal: options.signal,
           onPaymentRequired: options.onPaymentRequired,
+          onListChanged: () =>
+            void proxy?.refresh(client).catch((err: unknown) => {
+              log.warn('cannot list a server again after it changed', { pubkey: s.pubkey, error: String(err) })
+            }),
         })
         return { found: s, target, client }
       } catch (err) {
@@ -107,7 +113,7 @@ export async function nostrGateway(options: NostrGatewayOptions): Promise<NostrG
   }
   if (live.length === 0) throw new AgoraError('CONNECTION', `none of the ${found.length} servers found could be reached`)
   try {
-    const proxy = await proxyServer(
+    const built = await proxyServer(
       live.map((c) => ({ client: c.client, label: c.found.pubkey.slice(0, 4) })),
       {
         info: options.info ?? { name: 'agora-gateway', version: '0.1.0', description: 'MCP servers found on Nostr' },
@@ -116,14 +122,15 @@ export async function nostrGateway(options: NostrGatewayOptions): Promise<NostrG
         signal: options.signal,
       },
     )
+    proxy = built
     const upstreams = live.map((c) => ({
       name: c.found.name ?? c.client.server?.name ?? c.found.serverId,
       pubkey: c.found.pubkey,
       serverId: c.found.serverId,
       target: c.target,
-      tools: [...proxy.tools].filter(([, route]) => route.upstream.client === c.client).map(([name]) => name),
+      tools: [...built.tools].filter(([, route]) => route.upstream.client === c.client).map(([name]) => name),
     }))
-    return { server: proxy.server, upstreams, close }
+    return { server: built.server, upstreams, close }
   } catch (err) {
     await close()
     throw err

@@ -1,7 +1,7 @@
 import type { AccessRule, AgoraServer, Logger, PriceSpec, ServerInfo } from '@agora/core'
 import { createServer, fromJsonSchema, silentLogger } from '@agora/core'
 import { AgoraError } from '@agora/core/errors'
-import type { Prompt, Tool } from '@modelcontextprotocol/client'
+import type { Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool } from '@modelcontextprotocol/client'
 import type { AgoraClient } from './connect.ts'
 
 /** One server a proxy re-exposes. */
@@ -40,9 +40,33 @@ export interface ProxyServer {
   readonly tools: ReadonlyMap<string, ProxyRoute>
   readonly prompts: ReadonlyMap<string, ProxyRoute>
   readonly resources: ReadonlyMap<string, ProxyRoute>
+  /**
+   * Lists an upstream again (by its client; every upstream when omitted) and brings what the proxy
+   * exposes up to date: new tools, prompts and resources appear, vanished ones go, changed ones are
+   * replaced. The proxy's own clients hear `list_changed`. Wire it to the upstream's
+   * `onListChanged` (see `connect`) to follow an upstream as it changes.
+   */
+  refresh(client?: AgoraClient, options?: { signal?: AbortSignal | undefined }): Promise<void>
 }
 
 const NAME_CHARS = /[^A-Za-z0-9_.-]/g
+
+interface Listing {
+  tools: Tool[]
+  resources: Resource[]
+  templates: ResourceTemplate[]
+  prompts: Prompt[]
+}
+
+/** What the proxy exposes for one upstream: upstream name (or URI) → exposed name and a fingerprint. */
+interface Exposed {
+  readonly upstream: ProxyUpstream
+  readonly label: string
+  readonly tools: Map<string, { exposed: string; print: string }>
+  readonly prompts: Map<string, { exposed: string; print: string }>
+  readonly resources: Map<string, { exposed: string; print: string }>
+  readonly templates: Map<string, { exposed: string; print: string }>
+}
 
 /**
  * Re-exposes the tools, resources, resource templates and prompts of one or more connected servers
@@ -50,85 +74,173 @@ const NAME_CHARS = /[^A-Za-z0-9_.-]/g
  * of servers that have none: `agora bridge` puts any stdio MCP server on Nostr this way, and
  * `agora gateway` gathers remote servers into one local stdio server. Names two upstreams share
  * become `<name>_<label>`; input schemas are the upstream's own (validated with ajv before a
- * call is priced and forwarded). Lists are read once, when the proxy is built.
+ * call is priced and forwarded). Lists are read when the proxy is built and again on `refresh()`.
  *
  * @example
  * ```ts
- * const upstream = await connect('stdio:npx @modelcontextprotocol/server-everything')
- * const { server } = await proxyServer([{ client: upstream }], {
+ * let proxy: ProxyServer | undefined
+ * const upstream = await connect('stdio:npx @modelcontextprotocol/server-everything', {
+ *   onListChanged: () => void proxy?.refresh(upstream),
+ * })
+ * proxy = await proxyServer([{ client: upstream }], {
  *   info: { name: 'everything-paid', version: '1.0.0' },
  *   prices: { echo: '1 sats' },
  * })
- * await serveHttp(server, { port: 3000 })
+ * await serveHttp(proxy.server, { port: 3000 })
  * ```
  */
 export async function proxyServer(upstreams: readonly ProxyUpstream[], options: ProxyOptions): Promise<ProxyServer> {
   if (upstreams.length === 0) throw new AgoraError('CONFIG', 'proxyServer: at least one upstream is required')
   const log = options.logger ?? silentLogger
-  const request = { signal: options.signal }
-  const listings = await Promise.all(
-    upstreams.map(async (upstream, i) => {
-      const caps = upstream.client.sdk.getServerCapabilities() ?? {}
-      const label = (upstream.label ?? String(i + 1)).replace(NAME_CHARS, '')
-      return {
-        upstream,
-        label,
-        tools: caps.tools ? await upstream.client.listTools(request) : [],
-        resources: caps.resources ? await upstream.client.listResources(request) : [],
-        templates: caps.resources ? await upstream.client.listResourceTemplates(request) : [],
-        prompts: caps.prompts ? await upstream.client.listPrompts(request) : [],
-      }
-    }),
-  )
   const server = createServer(options.info)
   const timeoutMs = options.timeoutMs ?? 120_000
   const toolRoutes = new Map<string, ProxyRoute>()
   const promptRoutes = new Map<string, ProxyRoute>()
   const resourceRoutes = new Map<string, ProxyRoute>()
-  const toolNames = exposedNames(listings.map((l) => ({ label: l.label, names: l.tools.map((t) => t.name) })))
-  const promptNames = exposedNames(listings.map((l) => ({ label: l.label, names: l.prompts.map((p) => p.name) })))
+  const states: Exposed[] = upstreams.map((upstream, i) => ({
+    upstream,
+    label: (upstream.label ?? String(i + 1)).replace(NAME_CHARS, ''),
+    tools: new Map(),
+    prompts: new Map(),
+    resources: new Map(),
+    templates: new Map(),
+  }))
 
-  for (const [i, listing] of listings.entries()) {
-    const { client } = listing.upstream
-    for (const tool of listing.tools) {
-      const exposed = toolNames[i]!.get(tool.name)!
-      toolRoutes.set(exposed, { upstream: listing.upstream, name: tool.name })
-      server.tool(exposed, toolConfig(tool, options.prices?.[exposed], options.access, timeoutMs), (args, ctx) =>
-        client.callTool(tool.name, args as Record<string, unknown>, { signal: ctx.signal, timeoutMs }),
-      )
-    }
-    for (const prompt of listing.prompts) {
-      const exposed = promptNames[i]!.get(prompt.name)!
-      promptRoutes.set(exposed, { upstream: listing.upstream, name: prompt.name })
-      server.prompt(exposed, promptConfig(prompt, options.access), (args, ctx) =>
-        client.getPrompt(prompt.name, args as Record<string, string>, { signal: ctx.signal, timeoutMs }),
-      )
-    }
-    for (const resource of listing.resources) {
-      if (resourceRoutes.has(resource.uri)) {
-        log.warn('two upstreams list the same resource; keeping the first', { uri: resource.uri })
-        continue
-      }
-      resourceRoutes.set(resource.uri, { upstream: listing.upstream, name: resource.uri })
-      const { name, title, description, mimeType } = resource
-      server.resource(resource.uri, { name, title, description, mimeType, access: options.access }, (uri, ctx) =>
-        client.readResource(uri.href, { signal: ctx.signal, timeoutMs }),
-      )
-    }
-    for (const template of listing.templates) {
-      const { name, title, description, mimeType } = template
-      try {
-        server.resourceTemplate(
-          template.uriTemplate,
-          { name, title, description, mimeType, access: options.access },
-          (uri, _vars, ctx) => client.readResource(uri.href, { signal: ctx.signal, timeoutMs }),
-        )
-      } catch (err) {
-        log.warn('skipping a resource template the proxy cannot serve', { uriTemplate: template.uriTemplate, error: String(err) })
-      }
+  async function list(upstream: ProxyUpstream, signal: AbortSignal | undefined): Promise<Listing> {
+    const caps = upstream.client.sdk.getServerCapabilities() ?? {}
+    const request = { signal }
+    return {
+      tools: caps.tools ? await upstream.client.listTools(request) : [],
+      resources: caps.resources ? await upstream.client.listResources(request) : [],
+      templates: caps.resources ? await upstream.client.listResourceTemplates(request) : [],
+      prompts: caps.prompts ? await upstream.client.listPrompts(request) : [],
     }
   }
-  return { server, tools: toolRoutes, prompts: promptRoutes, resources: resourceRoutes }
+
+  /** The exposed name for an upstream name: as it is when free, else `<name>_<label>`. */
+  const freeName = (taken: ReadonlyMap<string, unknown>, name: string, label: string) =>
+    taken.has(name) ? `${name.slice(0, 127 - label.length)}_${label}` : name
+
+  /** Brings one upstream's exposed entries in line with its listing. */
+  function apply(state: Exposed, listing: Listing, names?: { tools: Map<string, string>; prompts: Map<string, string> }): void {
+    const { client } = state.upstream
+    sync(
+      state.tools,
+      listing.tools.map((t) => [t.name, t] as const),
+      (name) => names?.tools.get(name) ?? freeName(toolRoutes, name, state.label),
+      (exposed) => {
+        server.removeTool(exposed)
+        toolRoutes.delete(exposed)
+      },
+      (exposed, tool) => {
+        if (toolRoutes.has(exposed)) return log.warn('two upstream tools map to one name; keeping the first', { tool: exposed })
+        toolRoutes.set(exposed, { upstream: state.upstream, name: tool.name })
+        server.tool(exposed, toolConfig(tool, options.prices?.[exposed], options.access, timeoutMs), (args, ctx) =>
+          client.callTool(tool.name, args as Record<string, unknown>, { signal: ctx.signal, timeoutMs }),
+        )
+      },
+    )
+    sync(
+      state.prompts,
+      listing.prompts.map((p) => [p.name, p] as const),
+      (name) => names?.prompts.get(name) ?? freeName(promptRoutes, name, state.label),
+      (exposed) => {
+        server.removePrompt(exposed)
+        promptRoutes.delete(exposed)
+      },
+      (exposed, prompt) => {
+        if (promptRoutes.has(exposed))
+          return log.warn('two upstream prompts map to one name; keeping the first', { prompt: exposed })
+        promptRoutes.set(exposed, { upstream: state.upstream, name: prompt.name })
+        server.prompt(exposed, promptConfig(prompt, options.access), (args, ctx) =>
+          client.getPrompt(prompt.name, args as Record<string, string>, { signal: ctx.signal, timeoutMs }),
+        )
+      },
+    )
+    sync(
+      state.resources,
+      listing.resources.map((r) => [r.uri, r] as const),
+      (uri) => uri,
+      (uri) => {
+        server.removeResource(uri)
+        resourceRoutes.delete(uri)
+      },
+      (uri, resource) => {
+        if (resourceRoutes.has(uri)) return log.warn('two upstreams list the same resource; keeping the first', { uri })
+        resourceRoutes.set(uri, { upstream: state.upstream, name: uri })
+        const { name, title, description, mimeType } = resource
+        server.resource(uri, { name, title, description, mimeType, access: options.access }, (url, ctx) =>
+          client.readResource(url.href, { signal: ctx.signal, timeoutMs }),
+        )
+      },
+    )
+    sync(
+      state.templates,
+      listing.templates.map((t) => [t.uriTemplate, t] as const),
+      (uriTemplate) => uriTemplate,
+      (uriTemplate) => void server.removeResourceTemplate(uriTemplate),
+      (uriTemplate, template) => {
+        const { name, title, description, mimeType } = template
+        try {
+          server.resourceTemplate(
+            uriTemplate,
+            { name, title, description, mimeType, access: options.access },
+            (uri, _vars, ctx) => client.readResource(uri.href, { signal: ctx.signal, timeoutMs }),
+          )
+        } catch (err) {
+          log.warn('skipping a resource template the proxy cannot serve', { uriTemplate, error: String(err) })
+        }
+      },
+    )
+  }
+
+  // The first build names shared names `<name>_<label>` on every upstream that has them.
+  const listings = await Promise.all(upstreams.map((u) => list(u, options.signal)))
+  const toolNames = exposedNames(listings.map((l, i) => ({ label: states[i]!.label, names: l.tools.map((t) => t.name) })))
+  const promptNames = exposedNames(listings.map((l, i) => ({ label: states[i]!.label, names: l.prompts.map((p) => p.name) })))
+  for (const [i, listing] of listings.entries()) {
+    apply(states[i]!, listing, { tools: toolNames[i]!, prompts: promptNames[i]! })
+  }
+
+  return {
+    server,
+    tools: toolRoutes,
+    prompts: promptRoutes,
+    resources: resourceRoutes,
+    async refresh(client, refreshOptions = {}) {
+      for (const state of states) {
+        if (client && state.upstream.client !== client) continue
+        apply(state, await list(state.upstream, refreshOptions.signal ?? options.signal))
+      }
+    },
+  }
+}
+
+/**
+ * Updates `current` (upstream key → exposed name and fingerprint) to `wanted`: entries gone or
+ * changed are removed, new or changed ones added under `nameFor(key)` (a changed one keeps its name).
+ */
+function sync<T>(
+  current: Map<string, { exposed: string; print: string }>,
+  wanted: readonly (readonly [string, T])[],
+  nameFor: (key: string) => string,
+  remove: (exposed: string) => void,
+  add: (exposed: string, item: T) => void,
+): void {
+  const next = new Map(wanted.map(([key, item]) => [key, { item, print: JSON.stringify(item) }]))
+  for (const [key, entry] of [...current]) {
+    const now = next.get(key)
+    if (now && now.print === entry.print) continue
+    remove(entry.exposed)
+    if (!now) current.delete(key)
+  }
+  for (const [key, { item, print }] of next) {
+    const entry = current.get(key)
+    if (entry && entry.print === print) continue
+    const exposed = entry?.exposed ?? nameFor(key)
+    add(exposed, item)
+    current.set(key, { exposed, print })
+  }
 }
 
 /**

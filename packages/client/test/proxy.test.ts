@@ -140,3 +140,60 @@ describe('proxyServer', () => {
     expect(contentText(sum)).toContain('7')
   })
 })
+
+describe('proxyServer following its upstreams', () => {
+  it('picks up tools an upstream adds, changes and removes, and tells its own clients', async () => {
+    const upstream = createServer({ name: 'moving', version: '1.0.0' }).tool(
+      'stay',
+      { description: 'v1', input: z.object({ n: z.number() }) },
+      ({ n }) => String(n),
+    )
+    const served = await serveHttp(upstream, { port: 0 })
+    let proxy: Awaited<ReturnType<typeof proxyServer>> | undefined
+    const refreshed: Promise<void>[] = []
+    const client = await connect(served.mcpUrl, {
+      onListChanged: () => void refreshed.push(proxy?.refresh(client) ?? Promise.resolve()),
+    })
+    proxy = await proxyServer([{ client }], { info: { name: 'following', version: '1.0.0' } })
+    const front = await serveHttp(proxy.server, { port: 0 })
+    const heard: string[] = []
+    const downstream = await connect(front.mcpUrl, { protocol: '2026-07-28', onListChanged: (list) => heard.push(list) })
+    const names = async () => (await downstream.listTools()).map((t) => `${t.name}:${t.description}`).sort()
+    const eventually = async (want: string[]) => {
+      for (let i = 0; i < 200 && JSON.stringify(await names()) !== JSON.stringify(want); i++) {
+        await new Promise((r) => setTimeout(r, 25))
+      }
+      expect(await names()).toEqual(want)
+    }
+    try {
+      expect(await names()).toEqual(['stay:v1'])
+      // Notification streams open a moment after connecting: wait until a change goes all the way through.
+      for (let i = 0; heard.length === 0; i++) {
+        if (i === 100) throw new Error('the proxy never passed a list change on')
+        upstream.tool(`probe${i}`, { description: 'probe' }, () => 'probe')
+        await new Promise((r) => setTimeout(r, 50))
+        upstream.removeTool(`probe${i}`)
+      }
+      await eventually(['stay:v1'])
+      expect(heard).toContain('tools')
+      upstream.tool('extra', { description: 'new', input: z.object({ s: z.string() }) }, ({ s }) => s.toUpperCase())
+      await eventually(['extra:new', 'stay:v1'])
+      expect(contentText(await downstream.callTool('extra', { s: 'hi' }))).toBe('HI')
+      upstream.removeTool('stay')
+      upstream.tool('stay', { description: 'v2', input: z.object({ n: z.number() }) }, ({ n }) => String(n * 10))
+      await eventually(['extra:new', 'stay:v2'])
+      expect(contentText(await downstream.callTool('stay', { n: 4 }))).toBe('40')
+      upstream.removeTool('extra')
+      await eventually(['stay:v2'])
+      await expect(downstream.callTool('extra', { s: 'x' })).rejects.toMatchObject({
+        message: expect.stringMatching(/Unknown tool: extra/),
+      })
+      await Promise.all(refreshed)
+    } finally {
+      await downstream.close()
+      await client.close()
+      await front.close()
+      await served.close()
+    }
+  })
+})

@@ -136,6 +136,10 @@ class NostrServer implements NostrServerHandle, SessionHost {
   readonly #requestStateKey: string | Uint8Array | undefined
   readonly #inbox: Inbox
   readonly #sessions = new Map<string, NostrServerSession>()
+  /** Ids of the events published this second (`#idsSecond`) and the second before. */
+  #ids = new Set<string>()
+  #idsBefore = new Set<string>()
+  #idsSecond = 0
   /** Stored requests delivered before the subscription caught up: served only if not answered yet. */
   #backlog: [OpenedEvent, Event][] = []
   #backlogTimer: ReturnType<typeof setTimeout> | undefined
@@ -454,9 +458,27 @@ class NostrServer implements NostrServerHandle, SessionHost {
     encrypt: boolean,
     wrapKind?: number,
   ): Promise<void> {
-    const template = { kind, tags, content, created_at: nowSeconds() }
     const seal = encrypt || this.encryption === 'required'
-    const { event } = sealMessage(this.profile, template, this.#secretKey, recipient, seal, wrapKind)
-    await this.pool.publish(event)
+    let template = { kind, tags, content, created_at: nowSeconds() }
+    let sealed = sealMessage(this.profile, template, this.#secretKey, recipient, seal, wrapKind)
+    // The same content and tags in the same second make the same event id, which relays and clients
+    // drop as a duplicate (two `list_changed` in a row, say): date the later one a second on.
+    while (this.#ids.has(sealed.id) || this.#idsBefore.has(sealed.id)) {
+      template = { ...template, created_at: template.created_at + 1 }
+      sealed = sealMessage(this.profile, template, this.#secretKey, recipient, seal, wrapKind)
+    }
+    this.#remember(sealed.id)
+    await this.pool.publish(sealed.event)
+  }
+
+  /** Notes an event id just published: ids of this second and the one before are kept. */
+  #remember(id: string): void {
+    const second = nowSeconds()
+    if (second !== this.#idsSecond) {
+      this.#idsBefore = second === this.#idsSecond + 1 ? this.#ids : new Set()
+      this.#ids = new Set()
+      this.#idsSecond = second
+    }
+    this.#ids.add(id)
   }
 }

@@ -285,6 +285,26 @@ describe('DVMCP wire format', () => {
     await spy.waitFor((e) => e.content.includes('notifications/cancelled'))
   })
 
+  it('two identical notifications in one second are two events (the later dated a second on), and both arrive', async () => {
+    const { server } = weatherServer()
+    const nostr = await h.serve(server, { relays: [bed.relay.url] })
+    const spy = await h.spy(bed.relay.url, around(nostr.pubkey, [NOTE]))
+    const heard: string[] = []
+    const { client } = await h.client({ relays: [bed.relay.url], serverPubkey: nostr.pubkey })
+    client.setNotificationHandler('notifications/tools/list_changed', () => void heard.push('tools'))
+    await client.listTools() // the session exists
+    server.tool('one', { description: 'one' }, () => '1')
+    server.tool('two', { description: 'two' }, () => '2')
+    const isChange = (e: { kind: number; content: string }) =>
+      e.kind === NOTE && contentOf(e as never).method === 'notifications/tools/list_changed'
+    const a = await spy.waitFor(isChange)
+    const b = await spy.waitFor((e) => isChange(e) && e.id !== a.id)
+    expect(a.content).toBe(b.content)
+    expect(Math.abs(b.created_at - a.created_at)).toBe(1)
+    for (let i = 0; i < 100 && heard.length < 2; i++) await new Promise((r) => setTimeout(r, 20))
+    expect(heard).toEqual(['tools', 'tools'])
+  })
+
   it('servers sharing a key answer only requests with their own s tag', async () => {
     const sk = generateSecretKey()
     const a = await h.serve(

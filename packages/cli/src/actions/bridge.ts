@@ -27,10 +27,15 @@ export async function bridge(command: string[], flags: BridgeFlags): Promise<voi
   }
 
   const stopped = untilStopped()
-  const upstream = await connect({ kind: 'stdio', command: program, args }, { timeoutMs: 30_000 })
+  // The upstream's list changes reach the bridge's own clients (and its Nostr announcements).
+  let proxy: Awaited<ReturnType<typeof proxyServer>> | undefined
+  const upstream = await connect(
+    { kind: 'stdio', command: program, args },
+    { timeoutMs: 30_000, onListChanged: () => void proxy?.refresh(upstream).catch(() => {}) },
+  )
   let group: Awaited<ReturnType<typeof startServices<Partial<NostrServiceInfo> & ServePaymentsInfo>>> | undefined
   try {
-    const proxy = await proxyServer([{ client: upstream }], {
+    const built = await proxyServer([{ client: upstream }], {
       info: {
         name: config.name ?? upstream.server?.name ?? 'bridge',
         version: config.version ?? upstream.server?.version ?? '0.0.0',
@@ -38,14 +43,15 @@ export async function bridge(command: string[], flags: BridgeFlags): Promise<voi
       },
       prices: config.prices,
     })
-    const unknown = priced.filter((name) => !proxy.tools.has(name))
+    proxy = built
+    const unknown = priced.filter((name) => !built.tools.has(name))
     if (unknown.length > 0) {
       throw new UsageError(`--config prices name tools the server does not have: ${unknown.join(', ')}`)
     }
     const services: Service<Partial<NostrServiceInfo> & ServePaymentsInfo>[] = []
-    if (flags.nwc) services.push(await paymentsService(proxy.server, { nwc: flags.nwc, ledger: flags.ledger }))
+    if (flags.nwc) services.push(await paymentsService(built.server, { nwc: flags.nwc, ledger: flags.ledger }))
     services.push(
-      nostrService(proxy.server, {
+      nostrService(built.server, {
         relays: flags.nostr ?? [],
         keyFile: flags.nostrKeyFile,
         serverId: flags.serverId,
@@ -57,7 +63,7 @@ export async function bridge(command: string[], flags: BridgeFlags): Promise<voi
     group = await startServices(services)
     const nostr = group.started.find((s) => s.info.nostr)!.info as NostrServiceInfo
     const lightning = group.started.find((s) => s.info.lightning)?.info.lightning
-    const tools = definitionToolLines(proxy.server)
+    const tools = definitionToolLines(built.server)
     if (flags.json) {
       const ready = {
         event: 'ready',
