@@ -44,6 +44,12 @@ export function parseArgsJson(text: string): Record<string, unknown> {
   return value as Record<string, unknown>
 }
 
+/** Parses a whole number of seconds (0 allowed). */
+export function parseSeconds(text: string): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`expected a whole number of seconds, got ${JSON.stringify(text)}`)
+  return Number(text)
+}
+
 /** Parses a positive number of milliseconds. */
 export function parseTimeout(text: string): number {
   const ms = Number(text)

@@ -184,6 +184,19 @@ describe('MCP over Nostr from the command line: agora dev, serve --nostr, tools/
     const call = await agora(['call', mine!.target, 'current-weather', '--args', '{"city":"Nairobi"}'], { env })
     expect(call.code).toBe(0)
     expect(call.stdout).toContain('Nairobi')
+    // The gateway speaks the profile it is given to the servers it finds.
+    const gateway = await connect(
+      `stdio:${process.execPath} ${AGORA} gateway --nostr ${dev.ready.nostr.relay} --profile contextvm --rediscover 0`,
+      { env, timeoutMs: 30_000 },
+    )
+    try {
+      // Only the ContextVM server (the weather example's three tools), not the DVMCP ones agora dev runs.
+      expect((await gateway.listTools()).map((t) => t.name).sort()).toEqual(['alerts', 'current-weather', 'forecast'])
+      const result = await gateway.callTool('current-weather', { city: 'Lima' })
+      expect(contentText(result)).toContain('Lima')
+    } finally {
+      await gateway.close()
+    }
     expect(await served.stop()).toBe(0)
   })
 

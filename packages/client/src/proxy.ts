@@ -47,6 +47,12 @@ export interface ProxyServer {
    * `onListChanged` (see `connect`) to follow an upstream as it changes.
    */
   refresh(client?: AgoraClient, options?: { signal?: AbortSignal | undefined }): Promise<void>
+  /** Adds an upstream while serving: its names that are taken get `_<label>`. */
+  add(upstream: ProxyUpstream, options?: { signal?: AbortSignal | undefined }): Promise<void>
+  /** Stops exposing an upstream (by its client); false when it was not one. Does not close the client. */
+  remove(client: AgoraClient): boolean
+  /** The upstreams exposed now. */
+  readonly upstreams: readonly ProxyUpstream[]
 }
 
 const NAME_CHARS = /[^A-Za-z0-9_.-]/g
@@ -97,14 +103,15 @@ export async function proxyServer(upstreams: readonly ProxyUpstream[], options: 
   const toolRoutes = new Map<string, ProxyRoute>()
   const promptRoutes = new Map<string, ProxyRoute>()
   const resourceRoutes = new Map<string, ProxyRoute>()
-  const states: Exposed[] = upstreams.map((upstream, i) => ({
+  const stateOf = (upstream: ProxyUpstream, i: number): Exposed => ({
     upstream,
     label: (upstream.label ?? String(i + 1)).replace(NAME_CHARS, ''),
     tools: new Map(),
     prompts: new Map(),
     resources: new Map(),
     templates: new Map(),
-  }))
+  })
+  const states: Exposed[] = upstreams.map(stateOf)
 
   async function list(upstream: ProxyUpstream, signal: AbortSignal | undefined): Promise<Listing> {
     const caps = upstream.client.sdk.getServerCapabilities() ?? {}
@@ -207,11 +214,28 @@ export async function proxyServer(upstreams: readonly ProxyUpstream[], options: 
     tools: toolRoutes,
     prompts: promptRoutes,
     resources: resourceRoutes,
+    get upstreams() {
+      return states.map((s) => s.upstream)
+    },
     async refresh(client, refreshOptions = {}) {
-      for (const state of states) {
+      for (const state of [...states]) {
         if (client && state.upstream.client !== client) continue
-        apply(state, await list(state.upstream, refreshOptions.signal ?? options.signal))
+        const listing = await list(state.upstream, refreshOptions.signal ?? options.signal)
+        if (states.includes(state)) apply(state, listing)
       }
+    },
+    async add(upstream, addOptions = {}) {
+      const listing = await list(upstream, addOptions.signal ?? options.signal)
+      const state = stateOf(upstream, states.length)
+      states.push(state)
+      apply(state, listing)
+    },
+    remove(client) {
+      const at = states.findIndex((s) => s.upstream.client === client)
+      if (at < 0) return false
+      const [state] = states.splice(at, 1)
+      apply(state!, { tools: [], resources: [], templates: [], prompts: [] })
+      return true
     },
   }
 }

@@ -53,3 +53,42 @@ describe('nostrGateway', () => {
     expect(heard.at(-1)).toEqual(['second'])
   })
 })
+
+describe('nostrGateway rediscovery', () => {
+  it('adds a server announced after it started, and drops one whose announcement is withdrawn', async () => {
+    const relay = await startRelay({ logger: silentLogger })
+    closers.push(() => relay.close())
+    const first = createServer({ name: 'first-server', version: '1.0.0' }).tool('alpha', { description: 'a' }, () => 'alpha')
+    const one = await publishNostr(first, { relays: [relay.url], logger: silentLogger })
+    closers.push(() => one.close())
+    const gateway = await nostrGateway({ relays: [relay.url], logger: silentLogger, timeoutMs: 5000, rediscoverMs: 0 })
+    closers.push(() => gateway.close())
+
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
+    const served = serveConnection(gateway.server, serverSide, { transport: 'memory', logger: silentLogger })
+    closers.push(() => served.close())
+    const heard: string[][] = []
+    const client = new Client(
+      { name: 'desktop', version: '1.0.0' },
+      { listChanged: { tools: { debounceMs: 0, onChanged: (_e, tools) => void heard.push((tools ?? []).map((t) => t.name)) } } },
+    )
+    await client.connect(clientSide)
+    closers.push(() => client.close())
+
+    const second = createServer({ name: 'second-server', version: '1.0.0' }).tool('beta', { description: 'b' }, () => 'beta')
+    const two = await publishNostr(second, { relays: [relay.url], logger: silentLogger })
+    await gateway.rediscover()
+    expect(gateway.upstreams.map((u) => u.name).sort()).toEqual(['first-server', 'second-server'])
+    for (let i = 0; i < 200 && !heard.at(-1)?.includes('beta'); i++) await new Promise((r) => setTimeout(r, 25))
+    expect(heard.at(-1)?.sort()).toEqual(['alpha', 'beta'])
+    expect(await client.callTool({ name: 'beta', arguments: {} })).toMatchObject({ content: [{ text: 'beta' }] })
+
+    await two.close() // withdraws its announcement
+    await gateway.rediscover()
+    expect(gateway.upstreams).toHaveLength(2) // one miss may be a relay hiccup
+    await gateway.rediscover()
+    expect(gateway.upstreams.map((u) => u.name)).toEqual(['first-server'])
+    for (let i = 0; i < 200 && heard.at(-1)?.includes('beta'); i++) await new Promise((r) => setTimeout(r, 25))
+    expect(heard.at(-1)).toEqual(['alpha'])
+  })
+})

@@ -43,6 +43,8 @@ export async function gateway(flags: GatewayFlags): Promise<void> {
       relays: flags.nostr ?? [],
       tool: flags.tool,
       server: flags.server,
+      profile: flags.profile,
+      rediscoverMs: (flags.rediscover ?? 60) * 1000,
       onPaymentRequired,
       logger,
     })

@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import { collectRelay } from '../options.ts'
+import { collectRelay, parseSeconds } from '../options.ts'
 import { parseAmount } from '../payment-options.ts'
 
 export interface GatewayFlags {
@@ -10,6 +10,8 @@ export interface GatewayFlags {
   nwc?: string
   maxPerCall?: string
   maxTotal?: string
+  /** Seconds between looks for new and withdrawn servers; 0 looks only at start. */
+  rediscover?: number
   timeout?: number
 }
 
@@ -29,6 +31,11 @@ export function gatewayCommand(): Command {
       '--max-total <sats>',
       'with --nwc: pay at most this much in total, as the payment record counts (default 10000)',
       (v) => parseAmount(v, '--max-total'),
+    )
+    .option(
+      '--rediscover <seconds>',
+      'look for newly announced (and withdrawn) servers this often; 0 looks only at start (default 60)',
+      parseSeconds,
     )
     .addHelpText(
       'after',
