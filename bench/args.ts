@@ -19,3 +19,11 @@ export function num(name: string, fallback: number): number {
   const n = v === undefined || v === '' ? Number.NaN : Number(v)
   return Number.isFinite(n) && n > 0 ? n : fallback
 }
+
+/** True when the bench was asked for `--json` (machine output on stdout, nothing else there). */
+export const JSON_OUT = flag('json') !== undefined
+
+/** Progress for people, on stderr; silent under `--json`. */
+export function log(line: string): void {
+  if (!JSON_OUT) process.stderr.write(`${line}\n`)
+}

@@ -28,20 +28,19 @@ import { existsSync } from 'node:fs'
 import type { Server, Socket } from 'node:net'
 import { createConnection, createServer as createNetServer } from 'node:net'
 import { availableParallelism, loadavg } from 'node:os'
-import { createServer, serveConnection, silentLogger } from '@agora/core'
+import { serveConnection, silentLogger } from '@agora/core'
 import { serveHttp } from '@agora/core/http'
 import type { AgoraNode } from '@agora/transport-libp2p'
 import { connectLibp2p, createAgoraNode, decodeMessage, encodeFrame, FrameDecoder, serveLibp2p } from '@agora/transport-libp2p'
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
-import { z } from 'zod'
-import { flag, num } from './args.ts'
+import { flag, JSON_OUT, log, num } from './args.ts'
+import { echoServer } from './echo-server.ts'
 import { fmt, table } from './table.ts'
 
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const JSON_OUT = flag('json') !== undefined
 const ROUND_MS = num('duration', 400)
 const ROUNDS = Math.round(num('rounds', 3))
 const WARMUP_MS = num('warmup', 500)
@@ -50,18 +49,10 @@ const DHT_QUERIES = Math.round(num('dht-queries', 30))
 const CONCURRENCY = [1, 16]
 const BIG_BYTES = 16 * 1024 * 1024 - 4096 // echo text: request and response frames both stay ≤ 16 MiB
 
-const log = (line: string) => {
-  if (!JSON_OUT) process.stderr.write(`${line}\n`)
-}
-
 // ---------------------------------------------------------------------------------------------
 // The server, and the three ways to call it
 
-const definition = createServer({ name: 'bench', version: '1.0.0' }).tool(
-  'echo',
-  { description: 'Echoes text', input: z.object({ text: z.string() }) },
-  ({ text }) => text,
-)
+const definition = echoServer()
 
 /** Something that calls `echo(text)` and resolves to the echoed text. */
 interface Caller {

@@ -15,29 +15,21 @@
  * whole round trips (all CPU included). Exits 0 whatever the verdict; only a crash exits 1.
  */
 import { availableParallelism, loadavg } from 'node:os'
-import { createServer, silentLogger } from '@agora/core'
+import { silentLogger } from '@agora/core'
 import { serveHttp } from '@agora/core/http'
 import type { EncryptionMode } from '@agora/transport-nostr'
 import { connectNostr, serveNostr } from '@agora/transport-nostr'
 import { startRelay } from '@agora/transport-nostr/relay'
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
-import { z } from 'zod'
-import { flag, num } from './args.ts'
+import { JSON_OUT, log, num } from './args.ts'
+import { echoServer } from './echo-server.ts'
 import { fmt, table } from './table.ts'
 
-const JSON_OUT = flag('json') !== undefined
 const DURATION_MS = num('duration', 1500)
 const WARMUP_MS = num('warmup', 300)
 const TARGET_P50_MS = 5
-const log = (line: string) => {
-  if (!JSON_OUT) process.stderr.write(`${line}\n`)
-}
 
-const definition = createServer({ name: 'bench', version: '1.0.0' }).tool(
-  'echo',
-  { description: 'Echoes text', input: z.object({ text: z.string() }) },
-  ({ text }) => text,
-)
+const definition = echoServer()
 
 interface Row {
   mode: string

@@ -30,23 +30,18 @@ import { Client, InMemoryTransport, StreamableHTTPClientTransport } from '@model
 import { toNodeHandler } from '@modelcontextprotocol/node'
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server'
 import { z } from 'zod'
-import { flag, num } from './args.ts'
+import { flag, JSON_OUT, log, num } from './args.ts'
 import { fmt, table } from './table.ts'
 
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const JSON_OUT = flag('json') !== undefined
 const ROUND_MS = num('duration', 400)
 const ROUNDS = Math.max(1, Math.round(num('rounds', 10)))
 const WARMUP_MS = num('warmup', 600)
 const TARGET = num('target', 0.9)
 const ONLY = flag('only')
 const SIDE = flag('side')
-
-const log = (line: string) => {
-  if (!JSON_OUT) process.stderr.write(`${line}\n`)
-}
 
 // ---------------------------------------------------------------------------------------------
 // The tool, served both ways
