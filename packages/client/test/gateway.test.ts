@@ -3,6 +3,7 @@
  * a server whose tools change while it runs (the change travels as a Nostr notification, the
  * gateway lists that server again, and the gateway's own clients hear `list_changed`).
  */
+import type { AgoraServer } from '@agora/core'
 import { createServer, serveConnection, silentLogger } from '@agora/core'
 import { publishNostr } from '@agora/transport-nostr'
 import { startRelay } from '@agora/transport-nostr/relay'
@@ -15,6 +16,21 @@ const closers: (() => Promise<unknown>)[] = []
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close().catch(() => {})
 })
+
+/** An MCP client of `server` (as Claude Desktop would be) that records every tools list it is told about. */
+async function desktopClient(server: AgoraServer) {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
+  const served = serveConnection(server, serverSide, { transport: 'memory', logger: silentLogger })
+  closers.push(() => served.close())
+  const heard: string[][] = []
+  const client = new Client(
+    { name: 'desktop', version: '1.0.0' },
+    { listChanged: { tools: { debounceMs: 0, onChanged: (_e, tools) => void heard.push((tools ?? []).map((t) => t.name)) } } },
+  )
+  await client.connect(clientSide)
+  closers.push(() => client.close())
+  return { client, heard }
+}
 
 describe('nostrGateway', () => {
   it('exposes announced tools and follows a server whose tools change', async () => {
@@ -32,16 +48,7 @@ describe('nostrGateway', () => {
     closers.push(() => gateway.close())
     expect(gateway.upstreams.map((u) => [u.name, u.tools])).toEqual([['changing', ['first']]])
 
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
-    const served = serveConnection(gateway.server, serverSide, { transport: 'memory', logger: silentLogger })
-    closers.push(() => served.close())
-    const heard: string[][] = []
-    const client = new Client(
-      { name: 'desktop', version: '1.0.0' },
-      { listChanged: { tools: { debounceMs: 0, onChanged: (_e, tools) => void heard.push((tools ?? []).map((t) => t.name)) } } },
-    )
-    await client.connect(clientSide)
-    closers.push(() => client.close())
+    const { client, heard } = await desktopClient(gateway.server)
 
     upstream.tool('second', { description: 'Added later', input: z.object({ n: z.number() }) }, ({ n }) => String(n + 1))
     for (let i = 0; i < 200 && !heard.some((names) => names.includes('second')); i++) await new Promise((r) => setTimeout(r, 25))
@@ -64,16 +71,7 @@ describe('nostrGateway rediscovery', () => {
     const gateway = await nostrGateway({ relays: [relay.url], logger: silentLogger, timeoutMs: 5000, rediscoverMs: 0 })
     closers.push(() => gateway.close())
 
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair()
-    const served = serveConnection(gateway.server, serverSide, { transport: 'memory', logger: silentLogger })
-    closers.push(() => served.close())
-    const heard: string[][] = []
-    const client = new Client(
-      { name: 'desktop', version: '1.0.0' },
-      { listChanged: { tools: { debounceMs: 0, onChanged: (_e, tools) => void heard.push((tools ?? []).map((t) => t.name)) } } },
-    )
-    await client.connect(clientSide)
-    closers.push(() => client.close())
+    const { client, heard } = await desktopClient(gateway.server)
 
     const second = createServer({ name: 'second-server', version: '1.0.0' }).tool('beta', { description: 'b' }, () => 'beta')
     const two = await publishNostr(second, { relays: [relay.url], logger: silentLogger })
